@@ -1,0 +1,149 @@
+"""brainrouter.yaml: every key has a default, every key can be set by an environment variable.
+
+Precedence (highest first): environment (BRAINROUTER_<SECTION>__<KEY>), the YAML file, the
+defaults below. The file is `--config PATH`, else $BRAINROUTER_CONFIG, else
+~/.config/brainrouter/brainrouter.yaml over /etc/brainrouter/brainrouter.yaml.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from platformdirs import user_config_path, user_data_path
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from review.settings import ReviewSettings
+
+ENV_PREFIX = "BRAINROUTER_"
+SYSTEM_CONFIG = Path("/etc/brainrouter/brainrouter.yaml")
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key and the source."""
+
+
+def user_config_file() -> Path:
+    return user_config_path("brainrouter") / "brainrouter.yaml"
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{user_data_path('brainrouter') / 'brainrouter.db'}"
+
+
+class ServerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=9099, ge=1, le=65535)
+    public_url: str | None = Field(
+        default=None, description="URL people open the review pages at (default http://host:port)"
+    )
+
+    @property
+    def url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    database_url: str = Field(default_factory=default_database_url)
+    log_level: str = "info"
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"debug", "info", "warning", "error", "critical"}:
+            raise ValueError("must be one of debug, info, warning, error, critical")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, value: str) -> str:
+        if "://" not in value:
+            raise ValueError("must be a SQLAlchemy URL such as sqlite:////path/to/file.db")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # init_settings carries the YAML file's content (see load_settings).
+        return (env_settings, init_settings)
+
+
+def config_files(explicit: Path | None = None) -> list[Path]:
+    """The files read, lowest precedence first."""
+    if explicit is None and os.environ.get("BRAINROUTER_CONFIG"):
+        explicit = Path(os.environ["BRAINROUTER_CONFIG"])
+    if explicit is not None:
+        explicit = explicit.expanduser()
+        if not explicit.is_file():
+            raise ConfigError(f"config file {explicit} does not exist")
+        return [explicit]
+    return [p for p in (SYSTEM_CONFIG, user_config_file()) if p.is_file()]
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
+    return data
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_settings(config: Path | None = None) -> Settings:
+    files = config_files(config)
+    data: dict[str, Any] = {}
+    for path in files:
+        data = _merge(data, _read_yaml(path))
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, files)) from None
+
+
+def _describe(exc: ValidationError, files: list[Path]) -> str:
+    where = ", ".join(str(f) for f in files) or "defaults"
+    lines = [f"invalid configuration ({where}; environment variables {ENV_PREFIX}*):"]
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        env = ENV_PREFIX + "__".join(str(p).upper() for p in error["loc"])
+        if error["type"] == "extra_forbidden":
+            lines.append(f"  {key}: unknown key (check its spelling)")
+        else:
+            lines.append(f"  {key}: {error['msg']} (or set {env})")
+    return "\n".join(lines)

@@ -1,0 +1,104 @@
+"""The MCP tools agents call. Each is a thin, typed shell over the review service."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated
+
+from fastmcp import Context, FastMCP
+from fastmcp.exceptions import ToolError
+from pydantic import Field
+
+from review.errors import ReviewInputError, SessionNotFound
+from review.request import ReviewRequest
+from review.results import ReviewResult, SessionDetails, SessionList, SessionStatus
+
+if TYPE_CHECKING:
+    from review.loop import ReviewService
+
+# The review service (database, git, HTTP client) is built on first use, so that a stdio
+# server answers `initialize` at once.
+ServiceGetter = Callable[[], Awaitable["ReviewService"]]
+
+INSTRUCTIONS = """\
+brainrouter reviews your work before you call a task done.
+After finishing a task, call request_review with a taskId (e.g. feature-20260424-001), a 2-3
+sentence summary and cwd (the project's absolute path). If the status is needs_revision, fix
+every blocking finding and call request_review again with the SAME taskId. Repeat until
+approved. If the status is escalated, stop and tell the user: a human decides on the web page.
+"""
+
+
+def build_mcp(get_service: ServiceGetter, *, default_cwd: str | None = None) -> FastMCP:
+    """The MCP server. `default_cwd` fills in `cwd` when an agent leaves it out (stdio only:
+    a stdio server runs in the harness's project directory)."""
+    mcp: FastMCP = FastMCP("brainrouter", instructions=INSTRUCTIONS)
+
+    @mcp.tool(annotations={"title": "Request a code review", "openWorldHint": True})
+    async def request_review(
+        taskId: Annotated[str, Field(description="Stable id of this task, e.g. feature-20260424-001. Reuse it for every round of the same task.")],
+        summary: Annotated[str, Field(description="2-3 sentences: what changed, why, and any assumptions. On later rounds, what you fixed.")],
+        ctx: Context,
+        cwd: Annotated[str | None, Field(description="Absolute path of the project root (a git work tree). Strongly recommended.")] = None,
+        details: Annotated[str | None, Field(description="Optional extra context: changed files, trade-offs, security notes.")] = None,
+        conversationHistory: Annotated[list[str] | None, Field(description="Optional recent conversation, oldest first.")] = None,
+    ) -> ReviewResult:
+        """Ask for a review of your uncommitted work (git diff HEAD plus untracked files) against
+        the project's PRD and AGENTS.md. Runs exactly one review round. If the result is
+        needs_revision: fix every blocking finding and call again with the same taskId. If
+        approved: the task is done. If escalated: stop and tell the user to resolve it at
+        review_url."""
+        service = await get_service()
+        request = ReviewRequest(
+            task_id=taskId, summary=summary, cwd=cwd or default_cwd or "",
+            details=details, conversation_history=list(conversationHistory or []),
+        )
+
+        async def progress(done: float, total: float | None, message: str) -> None:
+            await ctx.report_progress(progress=done, total=total, message=message)
+
+        try:
+            return await service.request_review(request, progress)
+        except ReviewInputError as exc:
+            raise ToolError(str(exc)) from None
+
+    @mcp.tool(annotations={"title": "List review sessions", "readOnlyHint": True})
+    async def get_session_list(
+        status: Annotated[SessionStatus | None, Field(description="Only sessions in this state.")] = None,
+        limit: Annotated[int, Field(ge=1, le=500, description="At most this many, newest first.")] = 50,
+    ) -> SessionList:
+        """List review sessions, most recently updated first."""
+        service = await get_service()
+        return await service.list_sessions(status=status, limit=limit)
+
+    @mcp.tool(annotations={"title": "Show one review session", "readOnlyHint": True})
+    async def get_session_details(
+        sessionId: Annotated[str, Field(description="The session_id (or the taskId) of a review session.")],
+    ) -> SessionDetails:
+        """Full history of one review session: every round's summary, verdict, feedback and
+        findings, and a human's verdict if one was given."""
+        service = await get_service()
+        try:
+            return await service.session_details(sessionId)
+        except SessionNotFound as exc:
+            raise ToolError(str(exc)) from None
+
+    @mcp.tool(annotations={"title": "Resolve a review as a human", "destructiveHint": False})
+    async def resolve_session(
+        sessionId: Annotated[str, Field(description="The session_id (or the taskId) to resolve.")],
+        feedback: Annotated[str, Field(description="The human's verdict: 'lgtm', 'ok', 'approved', 'looks good' or 'ship it' approve; any other text asks for that revision.")],
+    ) -> SessionDetails:
+        """Record a HUMAN's decision on a review session (only relay what the user said; never
+        approve your own work). The agent sees it on its next request_review."""
+        service = await get_service()
+        try:
+            return await service.resolve(sessionId, feedback)
+        except (ReviewInputError, SessionNotFound) as exc:
+            raise ToolError(str(exc)) from None
+
+    return mcp
+
+
+def process_cwd() -> str:
+    return os.getcwd()

@@ -1,0 +1,59 @@
+"""Assembly: settings in, a ready review service out. The one place that knows every part."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Literal
+
+from mcp_server.config import Settings
+
+if TYPE_CHECKING:
+    import httpx
+
+    from review.loop import ReviewService
+    from review.reviewer import Reviewer
+    from review.store import Store
+
+
+class ReviewRuntime:
+    """Owns the store and the shared HTTP client; builds the service on first use so that a
+    stdio MCP server answers `initialize` before any database or network work."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._service: ReviewService | None = None
+        self._http: httpx.AsyncClient | None = None
+        self._store: Store | None = None
+        self._lock = asyncio.Lock()
+
+    async def service(self) -> ReviewService:
+        if self._service is None:
+            async with self._lock:
+                if self._service is None:
+                    self._service = await asyncio.to_thread(self._build)
+        return self._service
+
+    def _build(self) -> ReviewService:
+        # Heavy imports (SQLAlchemy, GitPython, httpx) happen here, off the startup path.
+        import httpx
+
+        from review.loop import ReviewService
+        from review.reviewer import ChatCompletionsReviewer
+        from review.store import Store
+
+        self._store = Store(self.settings.database_url)
+        timeout = httpx.Timeout(self.settings.review.round_timeout_s, connect=10.0)
+        self._http = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=20))
+        http = self._http
+        review = self.settings.review
+
+        def reviewer(mode: Literal["local", "cloud"], model: str | None) -> Reviewer:
+            return ChatCompletionsReviewer(mode, getattr(review, mode), http, model=model)
+
+        return ReviewService(self._store, review, reviewer, public_url=self.settings.server.url)
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+        if self._store is not None:
+            self._store.close()

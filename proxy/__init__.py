@@ -1,0 +1,1 @@
+"""The routing proxy side-car (OpenAI, Anthropic and Responses endpoints). Not built yet."""

@@ -1,0 +1,1 @@
+"""The review loop: context from git, a reviewer LLM, sessions in SQLite."""

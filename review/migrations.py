@@ -1,0 +1,127 @@
+"""Plain, explicit schema migrations. Each runs once, in order, recorded in schema_migrations.
+
+Never edit a migration that has shipped: add a new one. The SQL is kept to what SQLite and
+PostgreSQL both accept, so `database_url` can point at either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection, text
+
+Migration = Callable[[Connection], None]
+
+
+def _m001_initial(conn: Connection) -> None:
+    conn.execute(
+        text(
+            """
+            CREATE TABLE review_sessions (
+                id VARCHAR(64) PRIMARY KEY,
+                task_id VARCHAR(512) NOT NULL UNIQUE,
+                project_dir TEXT,
+                status VARCHAR(32) NOT NULL,
+                iteration INTEGER NOT NULL DEFAULT 0,
+                max_iterations INTEGER NOT NULL,
+                reviewer VARCHAR(64),
+                human_iteration INTEGER NOT NULL DEFAULT 0,
+                human_feedback TEXT,
+                human_verdict VARCHAR(32),
+                escalation_reason TEXT,
+                created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+                updated_at TIMESTAMP WITH TIME ZONE NOT NULL
+            )
+            """
+        )
+    )
+    conn.execute(text("CREATE INDEX ix_review_sessions_task_id ON review_sessions (task_id)"))
+    conn.execute(text("CREATE INDEX ix_review_sessions_updated ON review_sessions (updated_at)"))
+    conn.execute(
+        text(
+            """
+            CREATE TABLE review_rounds (
+                id VARCHAR(64) PRIMARY KEY,
+                session_id VARCHAR(64) NOT NULL REFERENCES review_sessions (id),
+                iteration INTEGER NOT NULL,
+                summary TEXT NOT NULL,
+                details TEXT,
+                conversation_history JSON,
+                human_feedback TEXT,
+                context_summary JSON,
+                skipped_files JSON,
+                prompt_chars INTEGER NOT NULL DEFAULT 0,
+                prompt_tokens INTEGER NOT NULL DEFAULT 0,
+                reviewer VARCHAR(64),
+                model VARCHAR(256),
+                raw_answer TEXT,
+                status VARCHAR(32) NOT NULL,
+                feedback TEXT,
+                findings JSON,
+                error TEXT,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                started_at TIMESTAMP WITH TIME ZONE NOT NULL,
+                finished_at TIMESTAMP WITH TIME ZONE,
+                context_ms INTEGER,
+                llm_ms INTEGER,
+                total_ms INTEGER,
+                UNIQUE (session_id, iteration)
+            )
+            """
+        )
+    )
+    conn.execute(text("CREATE INDEX ix_review_rounds_session_id ON review_rounds (session_id)"))
+    conn.execute(
+        text(
+            """
+            CREATE TABLE settings (
+                key VARCHAR(128) PRIMARY KEY,
+                value JSON,
+                updated_at TIMESTAMP WITH TIME ZONE NOT NULL
+            )
+            """
+        )
+    )
+
+
+MIGRATIONS: list[tuple[int, str, Migration]] = [
+    (1, "initial review schema", _m001_initial),
+]
+
+
+def _ensure_table(conn: Connection) -> None:
+    conn.execute(
+        text(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version INTEGER PRIMARY KEY, name VARCHAR(256) NOT NULL, applied_at TIMESTAMP WITH TIME ZONE NOT NULL)"
+        )
+    )
+
+
+def current_version(conn: Connection) -> int:
+    _ensure_table(conn)
+    value = conn.execute(text("SELECT MAX(version) FROM schema_migrations")).scalar()
+    return int(value or 0)
+
+
+def migrate(conn: Connection, migrations: list[tuple[int, str, Migration]] | None = None) -> list[int]:
+    """Apply pending migrations inside the caller's transaction; returns the versions applied.
+
+    The caller holds a write lock (SQLite BEGIN IMMEDIATE), so two processes starting at once
+    cannot both apply the same migration.
+    """
+    applied: list[int] = []
+    done = current_version(conn)
+    for version, name, step in migrations or MIGRATIONS:
+        if version <= done:
+            continue
+        step(conn)
+        conn.execute(
+            text(
+                "INSERT INTO schema_migrations (version, name, applied_at) "
+                "VALUES (:v, :n, CURRENT_TIMESTAMP)"
+            ),
+            {"v": version, "n": name},
+        )
+        applied.append(version)
+    return applied

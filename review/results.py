@@ -1,0 +1,82 @@
+"""What the review loop answers: the shapes agents (MCP) and the HTTP API receive."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from review.verdict import Finding
+
+SessionStatus = Literal["pending", "approved", "needs_revision", "escalated"]
+
+
+class SkippedFileOut(BaseModel):
+    path: str
+    reason: str
+
+
+class ReviewResult(BaseModel):
+    """The outcome of one request_review call."""
+
+    session_id: str
+    task_id: str
+    status: SessionStatus
+    feedback: str
+    findings: list[Finding] = Field(default_factory=list)
+    iteration: int = Field(description="Rounds run in this session so far")
+    max_iterations: int
+    reviewer: str | None = Field(description="local, cloud or human: who gave this verdict")
+    model: str | None = None
+    skipped_files: list[SkippedFileOut] = Field(
+        default_factory=list, description="Changed files the reviewer did not see, and why"
+    )
+    review_url: str
+    next_step: str = Field(description="What the agent should do now")
+
+
+class RoundOut(BaseModel):
+    iteration: int
+    status: str
+    summary: str
+    details: str | None
+    human_feedback: str | None
+    feedback: str | None
+    findings: list[dict[str, Any]]
+    reviewer: str | None
+    model: str | None
+    error: str | None
+    skipped_files: list[dict[str, Any]]
+    context_summary: dict[str, Any]
+    prompt_tokens: int
+    raw_answer: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    llm_ms: int | None
+    total_ms: int | None
+
+
+class SessionOut(BaseModel):
+    session_id: str
+    task_id: str
+    status: SessionStatus
+    iteration: int
+    max_iterations: int
+    project_dir: str | None
+    reviewer: str | None
+    escalation_reason: str | None
+    human_feedback: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    review_url: str
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionOut]
+    total: int
+
+
+class SessionDetails(SessionOut):
+    rounds: list[RoundOut]
+    next_step: str

@@ -1,0 +1,88 @@
+"""The database: one engine per process, migrated on open, safe for several writer processes.
+
+SQLite runs in WAL mode with a busy timeout, and every transaction starts with
+BEGIN IMMEDIATE: a writer waits for the lock instead of failing half-way when another
+process (a second `brainrouter mcp`, the daemon) writes at the same moment.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from review import migrations
+
+_BUSY_TIMEOUT_S = 30.0
+
+
+class StoreError(RuntimeError):
+    """The database cannot be opened or migrated; the message says which and why."""
+
+
+def make_engine(database_url: str) -> Engine:
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(database_url, pool_pre_ping=True)
+    if url.database and url.database != ":memory:":
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        database_url,
+        connect_args={"timeout": _BUSY_TIMEOUT_S, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN, not the sqlite3 module.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class Store:
+    """Owns the engine; hands out short transactions."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        try:
+            self.engine = make_engine(database_url)
+            with self.engine.begin() as conn:
+                self.applied_migrations = migrations.migrate(conn)
+        except Exception as exc:  # noqa: BLE001 - any driver error becomes one clear message
+            raise StoreError(f"cannot open database {_safe_url(database_url)}: {exc}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work commits as one unit, or not at all."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def schema_version(self) -> int:
+        with self.engine.begin() as conn:
+            return migrations.current_version(conn)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _safe_url(database_url: str) -> str:
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001
+        return "<unparseable database_url>"

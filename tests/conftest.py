@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import git
+import pytest
+
+from mcp_server.config import Settings
+from mcp_server.wiring import ReviewRuntime
+from review.loop import ReviewService
+from tests.fake_llm import FakeLLM
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's own config or database."""
+    home = tmp_path_factory.mktemp("home")
+    for key in list(os.environ):
+        if key.startswith("BRAINROUTER_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local/share"))
+
+
+@pytest.fixture
+def fake_llm() -> Iterator[FakeLLM]:
+    llm = FakeLLM().start()
+    yield llm
+    llm.stop()
+
+
+def make_repo(path: Path, files: dict[str, str] | None = None, commit: bool = True) -> git.Repo:
+    """A real git repository with the given files committed (or only written)."""
+    path.mkdir(parents=True, exist_ok=True)
+    repo = git.Repo.init(path)
+    with repo.config_writer() as cfg:
+        cfg.set_value("user", "name", "Test")
+        cfg.set_value("user", "email", "test@example.invalid")
+    for name, text in (files or {}).items():
+        target = path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    if commit and files:
+        repo.index.add(list(files))
+        repo.index.commit("initial")
+    return repo
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> git.Repo:
+    return make_repo(
+        tmp_path / "project",
+        {
+            "README.md": "# Calculator\nA tiny calculator library.\n",
+            "docs/PRD.md": "# PRD\nThe calculator must divide safely: division by zero raises ValueError.\n",
+            "AGENTS.md": "# Agents\nEvery function needs a test in tests/.\n",
+            "calc.py": "def add(a, b):\n    return a + b\n",
+        },
+    )
+
+
+@pytest.fixture
+def settings(tmp_path: Path, fake_llm: FakeLLM) -> Settings:
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'brainrouter.db'}",
+        review={
+            "mode": "local",
+            "max_iterations": 3,
+            "round_timeout_s": 20,
+            "progress_interval_s": 0.05,
+            "local": {"base_url": fake_llm.base_url, "model": "fake-reviewer"},
+            "cloud": {"base_url": fake_llm.base_url, "model": "fake-cloud", "api_key_env": "FAKE_CLOUD_KEY"},
+        },
+    )
+
+
+@pytest.fixture
+async def runtime(settings: Settings) -> AsyncIterator[ReviewRuntime]:
+    rt = ReviewRuntime(settings)
+    yield rt
+    await rt.aclose()
+
+
+@pytest.fixture
+async def service(runtime: ReviewRuntime) -> ReviewService:
+    return await runtime.service()
