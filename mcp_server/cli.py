@@ -22,7 +22,9 @@ app = typer.Typer(
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="YAML config file (default ~/.config/brainrouter/brainrouter.yaml)"),
+    typer.Option(
+        "--config", "-c", help="YAML config file (default ~/.config/brainrouter/brainrouter.yaml)"
+    ),
 ]
 
 
@@ -97,8 +99,12 @@ def sessions(
         table = Table("session", "task", "status", "iter", "reviewer", "updated", "project")
         for s in result.sessions:
             table.add_row(
-                s.session_id, s.task_id, s.status, f"{s.iteration}/{s.max_iterations}",
-                s.reviewer or "", f"{s.updated_at:%Y-%m-%d %H:%M}" if s.updated_at else "",
+                s.session_id,
+                s.task_id,
+                s.status,
+                f"{s.iteration}/{s.max_iterations}",
+                s.reviewer or "",
+                f"{s.updated_at:%Y-%m-%d %H:%M}" if s.updated_at else "",
                 s.project_dir or "",
             )
         Console().print(table)

@@ -37,12 +37,32 @@ def build_mcp(get_service: ServiceGetter, *, default_cwd: str | None = None) -> 
 
     @mcp.tool(annotations={"title": "Request a code review", "openWorldHint": True})
     async def request_review(
-        taskId: Annotated[str, Field(description="Stable id of this task, e.g. feature-20260424-001. Reuse it for every round of the same task.")],
-        summary: Annotated[str, Field(description="2-3 sentences: what changed, why, and any assumptions. On later rounds, what you fixed.")],
+        taskId: Annotated[
+            str,
+            Field(
+                description="Stable id of this task, e.g. feature-20260424-001. Reuse it for every round of the same task."
+            ),
+        ],
+        summary: Annotated[
+            str,
+            Field(
+                description="2-3 sentences: what changed, why, and any assumptions. On later rounds, what you fixed."
+            ),
+        ],
         ctx: Context,
-        cwd: Annotated[str | None, Field(description="Absolute path of the project root (a git work tree). Strongly recommended.")] = None,
-        details: Annotated[str | None, Field(description="Optional extra context: changed files, trade-offs, security notes.")] = None,
-        conversationHistory: Annotated[list[str] | None, Field(description="Optional recent conversation, oldest first.")] = None,
+        cwd: Annotated[
+            str | None,
+            Field(
+                description="Absolute path of the project root (a git work tree). Strongly recommended."
+            ),
+        ] = None,
+        details: Annotated[
+            str | None,
+            Field(description="Optional extra context: changed files, trade-offs, security notes."),
+        ] = None,
+        conversationHistory: Annotated[
+            list[str] | None, Field(description="Optional recent conversation, oldest first.")
+        ] = None,
     ) -> ReviewResult:
         """Ask for a review of your uncommitted work (git diff HEAD plus untracked files) against
         the project's PRD and AGENTS.md. Runs exactly one review round. If the result is
@@ -51,8 +71,11 @@ def build_mcp(get_service: ServiceGetter, *, default_cwd: str | None = None) -> 
         review_url."""
         service = await get_service()
         request = ReviewRequest(
-            task_id=taskId, summary=summary, cwd=cwd or default_cwd or "",
-            details=details, conversation_history=list(conversationHistory or []),
+            task_id=taskId,
+            summary=summary,
+            cwd=cwd or default_cwd or "",
+            details=details,
+            conversation_history=list(conversationHistory or []),
         )
 
         async def progress(done: float, total: float | None, message: str) -> None:
@@ -65,8 +88,12 @@ def build_mcp(get_service: ServiceGetter, *, default_cwd: str | None = None) -> 
 
     @mcp.tool(annotations={"title": "List review sessions", "readOnlyHint": True})
     async def get_session_list(
-        status: Annotated[SessionStatus | None, Field(description="Only sessions in this state.")] = None,
-        limit: Annotated[int, Field(ge=1, le=500, description="At most this many, newest first.")] = 50,
+        status: Annotated[
+            SessionStatus | None, Field(description="Only sessions in this state.")
+        ] = None,
+        limit: Annotated[
+            int, Field(ge=1, le=500, description="At most this many, newest first.")
+        ] = 50,
     ) -> SessionList:
         """List review sessions, most recently updated first."""
         service = await get_service()
@@ -74,7 +101,9 @@ def build_mcp(get_service: ServiceGetter, *, default_cwd: str | None = None) -> 
 
     @mcp.tool(annotations={"title": "Show one review session", "readOnlyHint": True})
     async def get_session_details(
-        sessionId: Annotated[str, Field(description="The session_id (or the taskId) of a review session.")],
+        sessionId: Annotated[
+            str, Field(description="The session_id (or the taskId) of a review session.")
+        ],
     ) -> SessionDetails:
         """Full history of one review session: every round's summary, verdict, feedback and
         findings, and a human's verdict if one was given."""
@@ -87,7 +116,12 @@ def build_mcp(get_service: ServiceGetter, *, default_cwd: str | None = None) -> 
     @mcp.tool(annotations={"title": "Resolve a review as a human", "destructiveHint": False})
     async def resolve_session(
         sessionId: Annotated[str, Field(description="The session_id (or the taskId) to resolve.")],
-        feedback: Annotated[str, Field(description="The human's verdict: 'lgtm', 'ok', 'approved', 'looks good' or 'ship it' approve; any other text asks for that revision.")],
+        feedback: Annotated[
+            str,
+            Field(
+                description="The human's verdict: 'lgtm', 'ok', 'approved', 'looks good' or 'ship it' approve; any other text asks for that revision."
+            ),
+        ],
     ) -> SessionDetails:
         """Record a HUMAN's decision on a review session (only relay what the user said; never
         approve your own work). The agent sees it on its next request_review."""

@@ -18,14 +18,42 @@ from review.context import FileChange
 CHARS_PER_TOKEN = 3.5
 
 LOCK_FILES = {
-    "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "bun.lockb",
-    "bun.lock", "poetry.lock", "uv.lock", "pdm.lock", "Pipfile.lock", "Cargo.lock",
-    "Gemfile.lock", "composer.lock", "go.sum", "flake.lock", "pubspec.lock", "mix.lock",
-    "packages.lock.json", "gradle.lockfile", "Package.resolved", "conda-lock.yml",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "bun.lockb",
+    "bun.lock",
+    "poetry.lock",
+    "uv.lock",
+    "pdm.lock",
+    "Pipfile.lock",
+    "Cargo.lock",
+    "Gemfile.lock",
+    "composer.lock",
+    "go.sum",
+    "flake.lock",
+    "pubspec.lock",
+    "mix.lock",
+    "packages.lock.json",
+    "gradle.lockfile",
+    "Package.resolved",
+    "conda-lock.yml",
 }
 GENERATED_PATTERNS = (
-    "*.min.js", "*.min.css", "*.map", "*_pb2.py", "*_pb2_grpc.py", "*.pb.go", "*.pb.cc",
-    "*.pb.h", "*.generated.*", "*.g.dart", "*.snap", "*.svg", "*.ipynb",
+    "*.min.js",
+    "*.min.css",
+    "*.map",
+    "*_pb2.py",
+    "*_pb2_grpc.py",
+    "*.pb.go",
+    "*.pb.cc",
+    "*.pb.h",
+    "*.generated.*",
+    "*.g.dart",
+    "*.snap",
+    "*.svg",
+    "*.ipynb",
 )
 GENERATED_DIRS = ("dist/", "build/", "node_modules/", "vendor/", "__generated__/", ".next/")
 _GENERATED_MARKER = re.compile(r"@generated|DO NOT EDIT|auto-?generated", re.IGNORECASE)
@@ -84,8 +112,12 @@ def added_lines_only(change: FileChange) -> FileChange:
     ]
     note = f"# [{change.deletions} removed lines omitted to fit the budget]"
     return FileChange(
-        path=change.path, status=change.status, additions=change.additions,
-        deletions=change.deletions, diff="\n".join([*kept, note]) + "\n", old_path=change.old_path,
+        path=change.path,
+        status=change.status,
+        additions=change.additions,
+        deletions=change.deletions,
+        diff="\n".join([*kept, note]) + "\n",
+        old_path=change.old_path,
     )
 
 
@@ -99,8 +131,12 @@ def fit(changes: list[FileChange], budget_tokens: int) -> FittedDiff:
         elif change.status == "deleted":
             # A deletion needs no review line by line; its name and size say enough.
             candidates.append(
-                FileChange(path=change.path, status="deleted", deletions=change.deletions,
-                           diff=f"# deleted: {change.path} ({change.deletions} lines)\n")
+                FileChange(
+                    path=change.path,
+                    status="deleted",
+                    deletions=change.deletions,
+                    diff=f"# deleted: {change.path} ({change.deletions} lines)\n",
+                )
             )
         else:
             candidates.append(change)

@@ -69,7 +69,9 @@ def open_repo(cwd: str | os.PathLike[str]) -> git.Repo:
             f"cwd {str(path)!r} is not inside a git work tree; pass the project's root as cwd"
         ) from None
     if repo.bare or repo.working_tree_dir is None:
-        raise ContextError(f"{str(path)!r} is a bare git repository: there is no work tree to review")
+        raise ContextError(
+            f"{str(path)!r} is a bare git repository: there is no work tree to review"
+        )
     return repo
 
 
@@ -117,7 +119,7 @@ def _empty_tree_sha(repo: git.Repo) -> str:
 
 
 def _devnull() -> object:
-    return open(os.devnull, "rb")  # noqa: SIM115 - GitPython reads and closes the stream
+    return open(os.devnull, "rb")
 
 
 def _tracked_changes(repo: git.Repo, has_head: bool) -> list[FileChange]:
@@ -128,7 +130,11 @@ def _tracked_changes(repo: git.Repo, has_head: bool) -> list[FileChange]:
     for item in diffs:
         raw = item.diff if isinstance(item.diff, bytes) else str(item.diff or "").encode()
         body = raw.decode("utf-8", errors="replace")
-        binary = body.startswith("Binary files") or "\nBinary files " in body or "GIT binary patch" in body
+        binary = (
+            body.startswith("Binary files")
+            or "\nBinary files " in body
+            or "GIT binary patch" in body
+        )
         if item.new_file:
             status = "added"
         elif item.deleted_file:
@@ -139,8 +145,10 @@ def _tracked_changes(repo: git.Repo, has_head: bool) -> list[FileChange]:
             status = "modified"
         path = item.b_path if not item.deleted_file else item.a_path
         additions, deletions = _count_lines(body)
-        header = f"--- a/{item.a_path or path}\n+++ b/{path}\n" if not item.deleted_file else (
-            f"--- a/{path}\n+++ /dev/null\n"
+        header = (
+            f"--- a/{item.a_path or path}\n+++ b/{path}\n"
+            if not item.deleted_file
+            else (f"--- a/{path}\n+++ /dev/null\n")
         )
         changes.append(
             FileChange(
@@ -173,8 +181,12 @@ def _untracked_changes(repo: git.Repo, root: Path) -> list[FileChange]:
         if path.is_symlink():
             target = os.readlink(path)
             changes.append(
-                FileChange(path=rel, status="untracked", additions=1,
-                           diff=f"--- /dev/null\n+++ b/{rel}\n@@ -0,0 +1 @@\n+-> {target}\n")
+                FileChange(
+                    path=rel,
+                    status="untracked",
+                    additions=1,
+                    diff=f"--- /dev/null\n+++ b/{rel}\n@@ -0,0 +1 @@\n+-> {target}\n",
+                )
             )
             continue
         if not path.is_file():

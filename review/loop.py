@@ -23,14 +23,22 @@ from sqlmodel import Session, col, select
 from review import context as context_mod
 from review.errors import ReviewInputError, SessionNotFound
 from review.models import (
-    APPROVED, ESCALATED, NEEDS_REVISION, PENDING, ROUND_ERROR, ROUND_INTERRUPTED, ROUND_RUNNING,
-    ReviewRound, ReviewSession, utcnow,
+    APPROVED,
+    ESCALATED,
+    NEEDS_REVISION,
+    PENDING,
+    ROUND_ERROR,
+    ROUND_INTERRUPTED,
+    ROUND_RUNNING,
+    ReviewRound,
+    ReviewSession,
+    utcnow,
 )
 from review.prompt import BuiltPrompt, build_prompt
 from review.request import ReviewRequest
 from review.results import ReviewResult, SessionDetails, SessionList, SkippedFileOut
-from review.rows import round_out, session_out
 from review.reviewer import Reviewer, ReviewerError
+from review.rows import round_out, session_out
 from review.runtime_config import ReviewConfigStore
 from review.settings import ReviewSettings
 from review.store import Store
@@ -88,7 +96,9 @@ class ReviewService:
         return f"{self.public_url}/review/session/{session_id}"
 
     # ----------------------------------------------------------------- request_review
-    async def request_review(self, request: ReviewRequest, progress: ProgressFn | None = None) -> ReviewResult:
+    async def request_review(
+        self, request: ReviewRequest, progress: ProgressFn | None = None
+    ) -> ReviewResult:
         _validate(request)
         started = time.monotonic()
         report = progress or _no_progress
@@ -104,9 +114,13 @@ class ReviewService:
         assert round_row is not None
         try:
             built = build_prompt(
-                request, project, iteration=session.iteration, max_iterations=session.max_iterations,
+                request,
+                project,
+                iteration=session.iteration,
+                max_iterations=session.max_iterations,
                 budget_tokens=self.settings.context_budget_tokens,
-                previous_feedback=reserved.previous_feedback, human_feedback=reserved.human_feedback,
+                previous_feedback=reserved.previous_feedback,
+                human_feedback=reserved.human_feedback,
                 template_override=self.settings.prompt_template,
             )
             context_ms = int((time.monotonic() - started) * 1000)
@@ -117,24 +131,34 @@ class ReviewService:
             raise
         outcome.context_ms = context_ms
         outcome.total_ms = int((time.monotonic() - started) * 1000)
-        return await anyio.to_thread.run_sync(self._finish, session.id, round_row.id, built, outcome)
+        return await anyio.to_thread.run_sync(
+            self._finish, session.id, round_row.id, built, outcome
+        )
 
     def _reserve(self, request: ReviewRequest, project_dir: str) -> _Reserved:
         with self.store.transaction() as db:
             session = db.exec(
-                select(ReviewSession).where(ReviewSession.task_id == request.task_id).with_for_update()
+                select(ReviewSession)
+                .where(ReviewSession.task_id == request.task_id)
+                .with_for_update()
             ).first()
             if session is None:
                 session = ReviewSession(
-                    id=uuid.uuid4().hex[:16], task_id=request.task_id, project_dir=project_dir,
+                    id=uuid.uuid4().hex[:16],
+                    task_id=request.task_id,
+                    project_dir=project_dir,
                     max_iterations=self.settings.max_iterations,
                 )
                 db.add(session)
                 db.flush()
             if session.human_verdict == APPROVED and session.status == APPROVED:
-                return _Reserved(session, None, None, None, early=self._result_from_session(db, session))
+                return _Reserved(
+                    session, None, None, None, early=self._result_from_session(db, session)
+                )
             if session.status == ESCALATED:
-                return _Reserved(session, None, None, None, early=self._result_from_session(db, session))
+                return _Reserved(
+                    session, None, None, None, early=self._result_from_session(db, session)
+                )
             last = self._last_round(db, session.id)
             if last is not None and last.status == ROUND_RUNNING:
                 age = utcnow() - last.started_at
@@ -143,7 +167,10 @@ class ReviewService:
                         f"a review round for taskId {request.task_id!r} is already running "
                         f"(round {last.iteration}); wait for its result before calling again"
                     )
-                last.status, last.error = ROUND_INTERRUPTED, "the process running this round stopped"
+                last.status, last.error = (
+                    ROUND_INTERRUPTED,
+                    "the process running this round stopped",
+                )
                 db.add(last)
             human = session.human_feedback if session.human_verdict == NEEDS_REVISION else None
             session.iteration += 1
@@ -151,9 +178,13 @@ class ReviewService:
             session.project_dir = project_dir
             session.updated_at = utcnow()
             round_row = ReviewRound(
-                id=uuid.uuid4().hex, session_id=session.id, iteration=session.iteration,
-                summary=request.summary, details=request.details,
-                conversation_history=list(request.conversation_history), human_feedback=human,
+                id=uuid.uuid4().hex,
+                session_id=session.id,
+                iteration=session.iteration,
+                summary=request.summary,
+                details=request.details,
+                conversation_history=list(request.conversation_history),
+                human_feedback=human,
             )
             db.add(session)
             db.add(round_row)
@@ -173,7 +204,9 @@ class ReviewService:
                 mode = "cloud" if built.fitted.tokens > 4000 else "local"
         return self._reviewers(mode, local_model if mode == "local" else None)
 
-    async def _run_reviewer(self, built: BuiltPrompt, report: ProgressFn, started: float) -> _Outcome:
+    async def _run_reviewer(
+        self, built: BuiltPrompt, report: ProgressFn, started: float
+    ) -> _Outcome:
         outcome = _Outcome()
         limit = self.settings.round_timeout_s
         try:
@@ -187,7 +220,8 @@ class ReviewService:
             while True:
                 elapsed = time.monotonic() - started
                 await report(
-                    min(elapsed, limit), limit,
+                    min(elapsed, limit),
+                    limit,
                     f"waiting for the {reviewer.name} reviewer ({reviewer.model}): {elapsed:.0f}s",
                 )
                 await asyncio.sleep(self.settings.progress_interval_s)
@@ -221,7 +255,9 @@ class ReviewService:
         return outcome
 
     # ----------------------------------------------------------------- recording
-    def _finish(self, session_id: str, round_id: str, built: BuiltPrompt, outcome: _Outcome) -> ReviewResult:
+    def _finish(
+        self, session_id: str, round_id: str, built: BuiltPrompt, outcome: _Outcome
+    ) -> ReviewResult:
         with self.store.transaction() as db:
             session = db.get(ReviewSession, session_id, with_for_update=True)
             row = db.get(ReviewRound, round_id)
@@ -233,7 +269,11 @@ class ReviewService:
             row.raw_answer = "\n\n----- retry -----\n\n".join(outcome.raw_answers) or None
             row.attempts = outcome.attempts
             row.finished_at = utcnow()
-            row.context_ms, row.llm_ms, row.total_ms = outcome.context_ms, outcome.llm_ms, outcome.total_ms
+            row.context_ms, row.llm_ms, row.total_ms = (
+                outcome.context_ms,
+                outcome.llm_ms,
+                outcome.total_ms,
+            )
             session.reviewer = outcome.reviewer
             if outcome.verdict is None:
                 row.status, row.error = ROUND_ERROR, outcome.error or "the reviewer gave no verdict"
@@ -249,9 +289,7 @@ class ReviewService:
                     session.human_verdict = None
                 elif session.iteration - session.human_iteration >= session.max_iterations:
                     session.status = ESCALATED
-                    session.escalation_reason = (
-                        f"no approval after {session.max_iterations} rounds"
-                    )
+                    session.escalation_reason = f"no approval after {session.max_iterations} rounds"
             session.updated_at = utcnow()
             db.add(row)
             db.add(session)
@@ -284,13 +322,20 @@ class ReviewService:
             feedback = (row.feedback if row is not None else None) or ""
         reviewer = "human" if session.human_verdict and row is None else session.reviewer
         return ReviewResult(
-            session_id=session.id, task_id=session.task_id, status=session.status,  # type: ignore[arg-type]
+            session_id=session.id,
+            task_id=session.task_id,
+            status=session.status,  # type: ignore[arg-type]
             feedback=feedback,
             findings=[Finding.model_validate(f) for f in (row.findings if row is not None else [])],
-            iteration=session.iteration, max_iterations=session.max_iterations, reviewer=reviewer,
+            iteration=session.iteration,
+            max_iterations=session.max_iterations,
+            reviewer=reviewer,
             model=row.model if row is not None else None,
-            skipped_files=[SkippedFileOut(**s) for s in (row.skipped_files if row is not None else [])],
-            review_url=url, next_step=NEXT_STEPS[session.status].format(url=url),
+            skipped_files=[
+                SkippedFileOut(**s) for s in (row.skipped_files if row is not None else [])
+            ],
+            review_url=url,
+            next_step=NEXT_STEPS[session.status].format(url=url),
         )
 
     def _result_from_session(self, db: Session, session: ReviewSession) -> ReviewResult:
@@ -330,7 +375,8 @@ class ReviewService:
         with self.store.transaction() as db:
             session = _find(db, key)
             rounds = db.exec(
-                select(ReviewRound).where(ReviewRound.session_id == session.id)
+                select(ReviewRound)
+                .where(ReviewRound.session_id == session.id)
                 .order_by(col(ReviewRound.iteration))
             ).all()
             return _details_of(session, list(rounds), self.session_url(session.id))
@@ -372,9 +418,10 @@ class _Outcome:
 
 
 def _find(db: Session, key: str) -> ReviewSession:
-    session = db.get(ReviewSession, key) or db.exec(
-        select(ReviewSession).where(ReviewSession.task_id == key)
-    ).first()
+    session = (
+        db.get(ReviewSession, key)
+        or db.exec(select(ReviewSession).where(ReviewSession.task_id == key)).first()
+    )
     if session is None:
         raise SessionNotFound(f"no review session with id or taskId {key!r}")
     return session
@@ -383,7 +430,8 @@ def _find(db: Session, key: str) -> ReviewSession:
 def _details_of(session: ReviewSession, rounds: list[ReviewRound], url: str) -> SessionDetails:
     base = session_out(session, url).model_dump()
     return SessionDetails(
-        **base, rounds=[round_out(r) for r in rounds],
+        **base,
+        rounds=[round_out(r) for r in rounds],
         next_step=NEXT_STEPS[session.status].format(url=url),
     )
 
@@ -409,4 +457,3 @@ def _validate(request: ReviewRequest) -> None:
     if problems:
         raise ReviewInputError("; ".join(problems))
     request.task_id = task_id
-

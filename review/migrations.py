@@ -104,7 +104,9 @@ def current_version(conn: Connection) -> int:
     return int(value or 0)
 
 
-def migrate(conn: Connection, migrations: list[tuple[int, str, Migration]] | None = None) -> list[int]:
+def migrate(
+    conn: Connection, migrations: list[tuple[int, str, Migration]] | None = None
+) -> list[int]:
     """Apply pending migrations inside the caller's transaction; returns the versions applied.
 
     The caller holds a write lock (SQLite BEGIN IMMEDIATE), so two processes starting at once

@@ -34,11 +34,16 @@ def _shorten(text: str, max_tokens: int, what: str) -> str:
     if estimate_tokens(text) <= max_tokens:
         return text
     keep = int(max_tokens * 3.5)
-    return text[:keep] + f"\n[... {what} shortened to fit the budget: {keep} of {len(text)} characters shown]"
+    return (
+        text[:keep]
+        + f"\n[... {what} shortened to fit the budget: {keep} of {len(text)} characters shown]"
+    )
 
 
 def _template(override: Path | None) -> jinja2.Template:
-    env = jinja2.Environment(autoescape=False, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        autoescape=False, keep_trailing_newline=True, undefined=jinja2.StrictUndefined
+    )
     return env.from_string(prompts.load("review.md", override))
 
 
@@ -53,7 +58,9 @@ def build_prompt(
     human_feedback: str | None = None,
     template_override: Path | None = None,
 ) -> BuiltPrompt:
-    prd = _shorten(context.prd.text, int(budget_tokens * _PRD_SHARE), "PRD") if context.prd else None
+    prd = (
+        _shorten(context.prd.text, int(budget_tokens * _PRD_SHARE), "PRD") if context.prd else None
+    )
     guide_budget = int(budget_tokens * _GUIDES_SHARE / max(1, len(context.guides)))
     guides = [Document(g.path, _shorten(g.text, guide_budget, g.path)) for g in context.guides]
     conversation = [
@@ -113,4 +120,6 @@ def build_prompt(
         "shortened": fitted.shortened,
         "diff_tokens": fitted.tokens,
     }
-    return BuiltPrompt(text=text, tokens=estimate_tokens(text), fitted=fitted, skipped=skipped, summary=summary)
+    return BuiltPrompt(
+        text=text, tokens=estimate_tokens(text), fitted=fitted, skipped=skipped, summary=summary
+    )

@@ -29,7 +29,11 @@ class ChatCompletionsReviewer:
     """Any OpenAI-compatible /v1/chat/completions endpoint (llama-swap, Ollama, vLLM, a gateway)."""
 
     def __init__(
-        self, name: str, settings: ReviewerSettings, client: httpx.AsyncClient, model: str | None = None
+        self,
+        name: str,
+        settings: ReviewerSettings,
+        client: httpx.AsyncClient,
+        model: str | None = None,
     ) -> None:
         if not settings.base_url:
             raise ReviewerError(f"the {name} reviewer has no base_url (set review.{name}.base_url)")
@@ -58,7 +62,9 @@ class ChatCompletionsReviewer:
         try:
             response = await self._client.post(url, json=body, headers=self._headers())
         except httpx.TimeoutException as exc:
-            raise ReviewerError(f"{self.name} reviewer at {url} timed out ({type(exc).__name__})") from exc
+            raise ReviewerError(
+                f"{self.name} reviewer at {url} timed out ({type(exc).__name__})"
+            ) from exc
         except httpx.HTTPError as exc:
             raise ReviewerError(f"{self.name} reviewer at {url} unreachable: {exc!r}") from exc
         if response.status_code >= 400:

@@ -8,21 +8,39 @@ from review.results import RoundOut, SessionOut
 
 def round_out(row: ReviewRound) -> RoundOut:
     return RoundOut(
-        iteration=row.iteration, status=row.status, summary=row.summary, details=row.details,
-        human_feedback=row.human_feedback, feedback=row.feedback, findings=row.findings or [],
-        reviewer=row.reviewer, model=row.model, error=row.error,
-        skipped_files=row.skipped_files or [], context_summary=row.context_summary or {},
-        prompt_tokens=row.prompt_tokens, raw_answer=row.raw_answer,
-        started_at=(row.started_at), finished_at=(row.finished_at),
-        llm_ms=row.llm_ms, total_ms=row.total_ms,
+        iteration=row.iteration,
+        status=row.status,
+        summary=row.summary,
+        details=row.details,
+        human_feedback=row.human_feedback,
+        feedback=row.feedback,
+        findings=row.findings or [],
+        reviewer=row.reviewer,
+        model=row.model,
+        error=row.error,
+        skipped_files=row.skipped_files or [],
+        context_summary=row.context_summary or {},
+        prompt_tokens=row.prompt_tokens,
+        raw_answer=row.raw_answer,
+        started_at=(row.started_at),
+        finished_at=(row.finished_at),
+        llm_ms=row.llm_ms,
+        total_ms=row.total_ms,
     )
 
 
 def session_out(row: ReviewSession, review_url: str) -> SessionOut:
     return SessionOut(
-        session_id=row.id, task_id=row.task_id, status=row.status,  # type: ignore[arg-type]
-        iteration=row.iteration, max_iterations=row.max_iterations, project_dir=row.project_dir,
-        reviewer=row.reviewer, escalation_reason=row.escalation_reason,
-        human_feedback=row.human_feedback, created_at=(row.created_at),
-        updated_at=(row.updated_at), review_url=review_url,
+        session_id=row.id,
+        task_id=row.task_id,
+        status=row.status,  # type: ignore[arg-type]
+        iteration=row.iteration,
+        max_iterations=row.max_iterations,
+        project_dir=row.project_dir,
+        reviewer=row.reviewer,
+        escalation_reason=row.escalation_reason,
+        human_feedback=row.human_feedback,
+        created_at=(row.created_at),
+        updated_at=(row.updated_at),
+        review_url=review_url,
     )

@@ -57,7 +57,9 @@ class ReviewSettings(BaseModel):
     progress_interval_s: float = Field(default=5.0, gt=0)
     local: ReviewerSettings = Field(default_factory=ReviewerSettings)
     cloud: ReviewerSettings = Field(
-        default_factory=lambda: ReviewerSettings(model="cloud", api_key_env="BRAINROUTER_CLOUD_API_KEY")
+        default_factory=lambda: ReviewerSettings(
+            model="cloud", api_key_env="BRAINROUTER_CLOUD_API_KEY"
+        )
     )
 
     @field_validator("prompt_template")

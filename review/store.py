@@ -64,7 +64,7 @@ class Store:
             self.engine = make_engine(database_url)
             with self.engine.begin() as conn:
                 self.applied_migrations = migrations.migrate(conn)
-        except Exception as exc:  # noqa: BLE001 - any driver error becomes one clear message
+        except Exception as exc:
             raise StoreError(f"cannot open database {_safe_url(database_url)}: {exc}") from exc
 
     @contextmanager
@@ -84,5 +84,5 @@ class Store:
 def _safe_url(database_url: str) -> str:
     try:
         return make_url(database_url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return "<unparseable database_url>"

@@ -14,7 +14,9 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 Status = Literal["approved", "needs_revision"]
 
-_STATUS_WORD = re.compile(r"^\W*(approved?|needs?[\s_-]*revisions?|changes[\s_-]*requested)\W*$", re.I)
+_STATUS_WORD = re.compile(
+    r"^\W*(approved?|needs?[\s_-]*revisions?|changes[\s_-]*requested)\W*$", re.I
+)
 _STATUS_LINE = re.compile(
     r"^[\s>*#_`-]*(?:status|verdict|decision)[\s*_`]*[:=][\s*_`]*"
     r"(approved?|needs?[\s_-]*revisions?|changes[\s_-]*requested)\b[\s*_`.]*$",
@@ -119,13 +121,19 @@ def _from_json(obj: dict[str, Any]) -> Verdict | None:
     if status is None:
         return None
     feedback = next(
-        (lowered[k] for k in ("feedback", "summary", "comments", "message", "reason") if k in lowered),
+        (
+            lowered[k]
+            for k in ("feedback", "summary", "comments", "message", "reason")
+            if k in lowered
+        ),
         "",
     )
     if isinstance(feedback, list):
         feedback = "\n".join(str(item) for item in feedback)
     findings: list[Finding] = []
-    raw_findings = next((lowered[k] for k in ("findings", "issues", "problems") if k in lowered), [])
+    raw_findings: Any = next(
+        (lowered[k] for k in ("findings", "issues", "problems") if k in lowered), []
+    )
     if isinstance(raw_findings, list):
         for item in raw_findings:
             if isinstance(item, str):

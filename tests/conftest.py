@@ -10,11 +10,14 @@ import pytest
 from mcp_server.config import Settings
 from mcp_server.wiring import ReviewRuntime
 from review.loop import ReviewService
+from review.settings import ReviewSettings
 from tests.fake_llm import FakeLLM
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No test reads the developer's own config or database."""
     home = tmp_path_factory.mktemp("home")
     for key in list(os.environ):
@@ -30,6 +33,11 @@ def fake_llm() -> Iterator[FakeLLM]:
     llm = FakeLLM().start()
     yield llm
     llm.stop()
+
+
+def root_of(repo: git.Repo) -> Path:
+    assert repo.working_tree_dir is not None
+    return Path(repo.working_tree_dir)
 
 
 def make_repo(path: Path, files: dict[str, str] | None = None, commit: bool = True) -> git.Repo:
@@ -66,14 +74,20 @@ def project(tmp_path: Path) -> git.Repo:
 def settings(tmp_path: Path, fake_llm: FakeLLM) -> Settings:
     return Settings(
         database_url=f"sqlite:///{tmp_path / 'brainrouter.db'}",
-        review={
-            "mode": "local",
-            "max_iterations": 3,
-            "round_timeout_s": 20,
-            "progress_interval_s": 0.05,
-            "local": {"base_url": fake_llm.base_url, "model": "fake-reviewer"},
-            "cloud": {"base_url": fake_llm.base_url, "model": "fake-cloud", "api_key_env": "FAKE_CLOUD_KEY"},
-        },
+        review=ReviewSettings.model_validate(
+            {
+                "mode": "local",
+                "max_iterations": 3,
+                "round_timeout_s": 20,
+                "progress_interval_s": 0.05,
+                "local": {"base_url": fake_llm.base_url, "model": "fake-reviewer"},
+                "cloud": {
+                    "base_url": fake_llm.base_url,
+                    "model": "fake-cloud",
+                    "api_key_env": "FAKE_CLOUD_KEY",
+                },
+            }
+        ),
     )
 
 

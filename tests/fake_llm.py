@@ -53,7 +53,7 @@ class FakeLLM:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{host!s}:{port}/v1"
 
     def start(self) -> FakeLLM:
         self._thread.start()
@@ -87,7 +87,7 @@ def _handler_for(llm: FakeLLM) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *_args: Any) -> None:  # keep test output clean
             return
 
-        def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             body = json.loads(self.rfile.read(length) or b"{}")
             with llm._lock:

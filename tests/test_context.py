@@ -4,12 +4,14 @@ import git
 import pytest
 
 from review.context import ContextError, gather
-from tests.conftest import make_repo
+from tests.conftest import make_repo, root_of
 
 
 def test_staged_unstaged_and_untracked_changes(project: git.Repo) -> None:
-    root = Path(project.working_tree_dir)
-    (root / "calc.py").write_text("def add(a, b):\n    return a + b\n\ndef sub(a, b):\n    return a - b\n")
+    root = root_of(project)
+    (root / "calc.py").write_text(
+        "def add(a, b):\n    return a + b\n\ndef sub(a, b):\n    return a - b\n"
+    )
     (root / "staged.py").write_text("STAGED = 1\n")
     project.index.add(["staged.py"])
     (root / "new_module.py").write_text("def divide(a, b):\n    return a / b\n")
@@ -33,7 +35,9 @@ def test_staged_unstaged_and_untracked_changes(project: git.Repo) -> None:
 
 
 def test_repository_without_commits(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "fresh", {"PRD.md": "# PRD\n", "app.py": "print('hi')\n"}, commit=False)
+    repo = make_repo(
+        tmp_path / "fresh", {"PRD.md": "# PRD\n", "app.py": "print('hi')\n"}, commit=False
+    )
     repo.index.add(["app.py"])  # staged, never committed
     (tmp_path / "fresh" / "CLAUDE.md").write_text("be nice\n")
 
@@ -48,7 +52,7 @@ def test_repository_without_commits(tmp_path: Path) -> None:
 
 
 def test_deleted_and_binary_files(project: git.Repo) -> None:
-    root = Path(project.working_tree_dir)
+    root = root_of(project)
     (root / "calc.py").unlink()
     (root / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binary")
     ctx = gather(str(root))
@@ -58,7 +62,7 @@ def test_deleted_and_binary_files(project: git.Repo) -> None:
 
 
 def test_subdirectory_cwd_finds_repository_root(project: git.Repo) -> None:
-    root = Path(project.working_tree_dir)
+    root = root_of(project)
     (root / "pkg").mkdir()
     (root / "pkg" / "mod.py").write_text("x = 1\n")
     ctx = gather(str(root / "pkg"))

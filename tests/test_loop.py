@@ -10,15 +10,18 @@ from mcp_server.wiring import ReviewRuntime
 from review.errors import ReviewInputError, SessionNotFound
 from review.loop import ReviewService
 from review.request import ReviewRequest
+from tests.conftest import root_of
 from tests.fake_llm import FakeLLM, Reply, approve, revise
 
 
-def _request(repo: git.Repo, task: str = "feature-1", summary: str = "Added divide().") -> ReviewRequest:
+def _request(
+    repo: git.Repo, task: str = "feature-1", summary: str = "Added divide()."
+) -> ReviewRequest:
     return ReviewRequest(task_id=task, summary=summary, cwd=str(repo.working_tree_dir))
 
 
 def _write(repo: git.Repo, name: str, text: str) -> None:
-    Path(repo.working_tree_dir, name).write_text(text)
+    (root_of(repo) / name).write_text(text)
 
 
 async def test_needs_revision_then_fix_then_approved(
@@ -26,8 +29,17 @@ async def test_needs_revision_then_fix_then_approved(
 ) -> None:
     _write(project, "calc.py", "def divide(a, b):\n    return a / b\n")
     fake_llm.script(
-        revise("Division by zero is not handled.",
-               [{"file": "calc.py", "line": 2, "severity": "blocking", "message": "raise ValueError on b == 0"}])
+        revise(
+            "Division by zero is not handled.",
+            [
+                {
+                    "file": "calc.py",
+                    "line": 2,
+                    "severity": "blocking",
+                    "message": "raise ValueError on b == 0",
+                }
+            ],
+        )
     )
     first = await service.request_review(_request(project))
     assert first.status == "needs_revision"
@@ -36,7 +48,11 @@ async def test_needs_revision_then_fix_then_approved(
     assert first.reviewer == "local" and first.model == "fake-reviewer"
     assert "same taskId" in first.next_step
 
-    _write(project, "calc.py", "def divide(a, b):\n    if b == 0:\n        raise ValueError('b')\n    return a / b\n")
+    _write(
+        project,
+        "calc.py",
+        "def divide(a, b):\n    if b == 0:\n        raise ValueError('b')\n    return a / b\n",
+    )
     fake_llm.script(approve("Now safe."))
     second = await service.request_review(_request(project, summary="Guarded division by zero."))
     assert second.status == "approved"
@@ -69,7 +85,9 @@ async def test_prompt_has_prd_agents_staged_and_untracked_files(
     assert "EVERY blocking problem" in prompt
 
 
-async def test_escalates_after_max_rounds(service: ReviewService, project: git.Repo, fake_llm: FakeLLM) -> None:
+async def test_escalates_after_max_rounds(
+    service: ReviewService, project: git.Repo, fake_llm: FakeLLM
+) -> None:
     fake_llm.default = revise("Still wrong.")
     _write(project, "calc.py", "x = 1\n")
     statuses = [(await service.request_review(_request(project))).status for _ in range(3)]
@@ -84,7 +102,9 @@ async def test_escalates_after_max_rounds(service: ReviewService, project: git.R
     assert len(fake_llm.requests) == calls  # no LLM call while a human must decide
 
 
-async def test_escalates_on_http_error(service: ReviewService, project: git.Repo, fake_llm: FakeLLM) -> None:
+async def test_escalates_on_http_error(
+    service: ReviewService, project: git.Repo, fake_llm: FakeLLM
+) -> None:
     fake_llm.script(Reply(status=500, raw_body='{"error": "boom"}'))
     result = await service.request_review(_request(project))
     assert result.status == "escalated"
@@ -105,14 +125,18 @@ async def test_garbage_is_retried_once_then_escalates(
     assert "could not be read" in fake_llm.prompts()[1]
 
 
-async def test_garbage_then_valid_answer_counts(service: ReviewService, project: git.Repo, fake_llm: FakeLLM) -> None:
+async def test_garbage_then_valid_answer_counts(
+    service: ReviewService, project: git.Repo, fake_llm: FakeLLM
+) -> None:
     fake_llm.script(Reply("hmm"), Reply("STATUS: approved\nGood work."))
     result = await service.request_review(_request(project))
     assert result.status == "approved"
     assert result.feedback == "Good work."
 
 
-async def test_round_time_limit_escalates(tmp_path: Path, fake_llm: FakeLLM, project: git.Repo, settings: Settings) -> None:
+async def test_round_time_limit_escalates(
+    tmp_path: Path, fake_llm: FakeLLM, project: git.Repo, settings: Settings
+) -> None:
     settings.review.round_timeout_s = 0.5
     runtime = ReviewRuntime(settings)
     try:
@@ -158,7 +182,9 @@ async def test_skipped_files_are_listed_in_prompt_and_result(
     assert "LINE_2999" not in prompt
 
 
-async def test_bad_cwd_is_a_clear_error(service: ReviewService, tmp_path: Path, fake_llm: FakeLLM) -> None:
+async def test_bad_cwd_is_a_clear_error(
+    service: ReviewService, tmp_path: Path, fake_llm: FakeLLM
+) -> None:
     with pytest.raises(ReviewInputError, match="not inside a git work tree"):
         await service.request_review(ReviewRequest("t", "s", cwd=str(tmp_path)))
     with pytest.raises(ReviewInputError, match="taskId must not be empty"):
@@ -167,7 +193,9 @@ async def test_bad_cwd_is_a_clear_error(service: ReviewService, tmp_path: Path, 
     assert (await service.list_sessions()).sessions == []
 
 
-async def test_session_survives_a_restart(settings: Settings, project: git.Repo, fake_llm: FakeLLM) -> None:
+async def test_session_survives_a_restart(
+    settings: Settings, project: git.Repo, fake_llm: FakeLLM
+) -> None:
     fake_llm.script(revise("Add tests."))
     first_runtime = ReviewRuntime(settings)
     first = await (await first_runtime.service()).request_review(_request(project))
@@ -252,8 +280,9 @@ async def test_forced_local_review_never_goes_to_cloud(
         cloud.stop()
 
 
-async def test_cloud_key_is_sent_as_bearer(settings: Settings, project: git.Repo, fake_llm: FakeLLM,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_cloud_key_is_sent_as_bearer(
+    settings: Settings, project: git.Repo, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_CLOUD_KEY", "sk-test")
     settings.review.mode = "cloud"
     runtime = ReviewRuntime(settings)
@@ -265,7 +294,9 @@ async def test_cloud_key_is_sent_as_bearer(settings: Settings, project: git.Repo
     assert fake_llm.requests[-1]["model"] == "fake-cloud"
 
 
-async def test_progress_is_reported(service: ReviewService, project: git.Repo, fake_llm: FakeLLM) -> None:
+async def test_progress_is_reported(
+    service: ReviewService, project: git.Repo, fake_llm: FakeLLM
+) -> None:
     seen: list[tuple[float, float | None, str]] = []
 
     async def progress(done: float, total: float | None, message: str) -> None:

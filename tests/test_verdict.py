@@ -34,7 +34,9 @@ def test_status_line_any_case() -> None:
 
 
 def test_think_block_is_ignored() -> None:
-    v = parse_verdict('<think>status: approved? no...</think>\n{"status":"needs_revision","feedback":"x"}')
+    v = parse_verdict(
+        '<think>status: approved? no...</think>\n{"status":"needs_revision","feedback":"x"}'
+    )
     assert v.status == "needs_revision"
 
 
@@ -43,13 +45,17 @@ def test_json_without_feedback_uses_findings() -> None:
     assert v.feedback == "- missing test"
 
 
-@pytest.mark.parametrize("answer", ["", "I think it is fine", '{"status": "maybe"}', "status: unsure"])
+@pytest.mark.parametrize(
+    "answer", ["", "I think it is fine", '{"status": "maybe"}', "status: unsure"]
+)
 def test_unparseable(answer: str) -> None:
     with pytest.raises(UnparseableAnswer):
         parse_verdict(answer)
 
 
-@pytest.mark.parametrize("text", ["lgtm", "LGTM!", "ok", "Approved.", "looks good", "Ship it!", " ship  it "])
+@pytest.mark.parametrize(
+    "text", ["lgtm", "LGTM!", "ok", "Approved.", "looks good", "Ship it!", " ship  it "]
+)
 def test_human_approvals(text: str) -> None:
     assert human_verdict(text).status == "approved"
 

@@ -1,0 +1,28 @@
+"""Run by test_store.py in two processes at once: N review rounds against one database file."""
+
+import asyncio
+import sys
+
+from mcp_server.config import Settings
+from mcp_server.wiring import ReviewRuntime
+from review.request import ReviewRequest
+from review.settings import ReviewSettings
+
+
+async def main(db_url: str, llm_url: str, cwd: str, prefix: str, rounds: int) -> None:
+    review = ReviewSettings.model_validate({"mode": "local", "local": {"base_url": llm_url}})
+    settings = Settings(database_url=db_url, review=review)
+    runtime = ReviewRuntime(settings)
+    try:
+        service = await runtime.service()
+        for i in range(rounds):
+            result = await service.request_review(ReviewRequest(f"{prefix}-{i}", "work", cwd))
+            assert result.status == "approved", result
+            await service.resolve(f"{prefix}-{i}", "lgtm")
+            service.config.set("local" if i % 2 else "auto")
+    finally:
+        await runtime.aclose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])))

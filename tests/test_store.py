@@ -1,0 +1,102 @@
+"""The database: versioned migrations, WAL, and several writer processes losing nothing."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import git
+from sqlalchemy import Connection, text
+from sqlmodel import select
+
+from review import migrations
+from review.models import ReviewRound, ReviewSession
+from review.store import Store, StoreError
+from tests.fake_llm import FakeLLM
+
+
+def test_new_database_is_migrated_to_the_latest_version(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'nested' / 'dir' / 'b.db'}")
+    try:
+        assert store.schema_version() == migrations.MIGRATIONS[-1][0]
+        assert store.applied_migrations == [m[0] for m in migrations.MIGRATIONS]
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        store.close()
+    again = Store(f"sqlite:///{tmp_path / 'nested' / 'dir' / 'b.db'}")
+    assert again.applied_migrations == []  # reopening applies nothing twice
+    again.close()
+
+
+def test_a_later_migration_upgrades_an_existing_database_keeping_its_rows(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    store = Store(url)
+    with store.transaction() as db:
+        db.add(ReviewSession(id="s1", task_id="old-task", max_iterations=5))
+    store.close()
+
+    def add_column(conn: Connection) -> None:
+        conn.execute(text("ALTER TABLE review_sessions ADD COLUMN label TEXT"))
+
+    upgraded = [*migrations.MIGRATIONS, (99, "add label", add_column)]
+    store = Store(url)
+    with store.engine.begin() as conn:
+        assert migrations.migrate(conn, upgraded) == [99]
+        assert migrations.migrate(conn, upgraded) == []
+        assert conn.execute(text("SELECT task_id, label FROM review_sessions")).all() == [
+            ("old-task", None)
+        ]
+    store.close()
+
+
+def test_unopenable_database_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "not-a-db.db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    try:
+        Store(f"sqlite:///{bad}")
+    except StoreError as exc:
+        assert "cannot open database" in str(exc)
+        assert bad.read_bytes() == b"this is not sqlite" * 100  # nothing overwritten
+    else:
+        raise AssertionError("expected StoreError")
+
+
+def test_two_processes_writing_at_once_lose_nothing(
+    tmp_path: Path, project: git.Repo, fake_llm: FakeLLM
+) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    Store(url).close()  # migrate first so both workers start on the same schema
+    rounds = 12
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.concurrent_worker",
+                url,
+                fake_llm.base_url,
+                str(project.working_tree_dir),
+                prefix,
+                str(rounds),
+            ],
+            cwd=Path(__file__).parent.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for prefix in ("a", "b")
+    ]
+    for worker in workers:
+        _out, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err.decode()[-2000:]
+
+    store = Store(url)
+    try:
+        with store.transaction() as db:
+            sessions = db.exec(select(ReviewSession)).all()
+            round_rows = db.exec(select(ReviewRound)).all()
+    finally:
+        store.close()
+    assert len(sessions) == 2 * rounds
+    assert all(s.status == "approved" and s.human_verdict == "approved" for s in sessions)
+    assert len(round_rows) == 2 * rounds
+    assert all(r.status == "approved" and r.finished_at is not None for r in round_rows)
