@@ -36,7 +36,9 @@ def _send(proc: subprocess.Popen[bytes], message: dict[str, object]) -> None:
 
 def one_run(command: list[str]) -> tuple[float, float]:
     start = time.perf_counter()
-    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
     assert proc.stdout is not None
     _send(proc, _INIT)
     proc.stdout.readline()
@@ -52,7 +54,9 @@ def one_run(command: list[str]) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--command", default=str(Path(sys.executable).parent / "brainrouter"))
     args = parser.parse_args()

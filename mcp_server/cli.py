@@ -37,25 +37,44 @@ def _settings(config: Path | None) -> Settings:
 
 
 @app.command()
-def mcp(config: ConfigOption = None) -> None:
+def mcp(
+    config: ConfigOption = None,
+    autostart: Annotated[
+        bool,
+        typer.Option(
+            "--autostart/--no-autostart",
+            help="Start the daemon in the background when none answers (else review in-process)",
+        ),
+    ] = True,
+) -> None:
     """Serve the review tools over MCP stdio (what harnesses spawn:
-    `claude mcp add brainrouter -- brainrouter mcp`)."""
+    `claude mcp add brainrouter -- brainrouter mcp`). Tool calls go to the daemon."""
     settings = _settings(config)
     # stdout is the protocol channel: logs go to stderr only.
     logging.basicConfig(stream=sys.stderr, level=settings.log_level.upper())
+    from mcp_server.relay import Relay
     from mcp_server.tools import build_mcp, process_cwd
-    from mcp_server.wiring import ReviewRuntime
 
-    runtime = ReviewRuntime(settings)
-    server = build_mcp(runtime.service, default_cwd=process_cwd())
+    relay = Relay(settings, autostart=autostart, config_path=config)
+    server = build_mcp(relay.backend, default_cwd=process_cwd())
 
     async def run() -> None:
         try:
             await server.run_stdio_async(show_banner=False, log_level=settings.log_level.upper())
         finally:
-            await runtime.aclose()
+            await relay.aclose()
 
     asyncio.run(run())
+
+
+@app.command()
+def serve(config: ConfigOption = None) -> None:
+    """Run the daemon: MCP over HTTP at /mcp, review pages at /review/, on 127.0.0.1:9099."""
+    settings = _settings(config)
+    logging.basicConfig(stream=sys.stderr, level=settings.log_level.upper())
+    from mcp_server.daemon import serve as run_daemon
+
+    run_daemon(settings)
 
 
 @app.command("config")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Protocol
 
 from fastmcp import Context, FastMCP
 from fastmcp.exceptions import ToolError
@@ -14,12 +14,26 @@ from review.errors import ReviewInputError, SessionNotFound
 from review.request import ReviewRequest
 from review.results import ReviewResult, SessionDetails, SessionList, SessionStatus
 
-if TYPE_CHECKING:
-    from review.loop import ReviewService
+ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
 
-# The review service (database, git, HTTP client) is built on first use, so that a stdio
-# server answers `initialize` at once.
-ServiceGetter = Callable[[], Awaitable["ReviewService"]]
+
+class ReviewBackend(Protocol):
+    """What the tools call: the review service in this process, or the daemon (relay.py)."""
+
+    async def request_review(
+        self, request: ReviewRequest, progress: ProgressFn | None = None
+    ) -> ReviewResult: ...
+
+    async def list_sessions(self, status: str | None = None, limit: int = 50) -> SessionList: ...
+
+    async def session_details(self, session_id: str) -> SessionDetails: ...
+
+    async def resolve(self, session_id: str, feedback: str) -> SessionDetails: ...
+
+
+# The backend (database, git, HTTP clients) is made on first use, so that a stdio server
+# answers `initialize` at once.
+ServiceGetter = Callable[[], Awaitable[ReviewBackend]]
 
 INSTRUCTIONS = """\
 brainrouter reviews your work before you call a task done.

@@ -52,6 +52,14 @@ class ReviewRuntime:
 
         return ReviewService(self._store, review, reviewer, public_url=self.settings.server.url)
 
+    async def shutdown(self) -> int:
+        """Record rounds in flight as interrupted, then close; returns how many there were."""
+        interrupted = 0
+        if self._service is not None:
+            interrupted = await asyncio.to_thread(self._service.interrupt_inflight)
+        await self.aclose()
+        return interrupted
+
     async def aclose(self) -> None:
         if self._http is not None:
             await self._http.aclose()

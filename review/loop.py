@@ -91,6 +91,7 @@ class ReviewService:
         self.config = ReviewConfigStore(store, settings)
         self._reviewers = reviewers
         self._auto_decider = auto_decider
+        self._inflight: set[str] = set()  # round ids running in this process
 
     def session_url(self, session_id: str) -> str:
         return f"{self.public_url}/review/session/{session_id}"
@@ -112,6 +113,7 @@ class ReviewService:
             return reserved.early
         session, round_row = reserved.session, reserved.round
         assert round_row is not None
+        self._inflight.add(round_row.id)
         try:
             built = build_prompt(
                 request,
@@ -125,15 +127,24 @@ class ReviewService:
             )
             context_ms = int((time.monotonic() - started) * 1000)
             outcome = await self._run_reviewer(built, report, started)
+            outcome.context_ms = context_ms
+            outcome.total_ms = int((time.monotonic() - started) * 1000)
+            return await anyio.to_thread.run_sync(
+                self._finish, session.id, round_row.id, built, outcome
+            )
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(self._mark_interrupted, round_row.id)
             raise
-        outcome.context_ms = context_ms
-        outcome.total_ms = int((time.monotonic() - started) * 1000)
-        return await anyio.to_thread.run_sync(
-            self._finish, session.id, round_row.id, built, outcome
-        )
+        finally:
+            self._inflight.discard(round_row.id)
+
+    def interrupt_inflight(self) -> int:
+        """Record every round still running in this process as interrupted (shutdown)."""
+        rounds = list(self._inflight)
+        for round_id in rounds:
+            self._mark_interrupted(round_id)
+        return len(rounds)
 
     def _reserve(self, request: ReviewRequest, project_dir: str) -> _Reserved:
         with self.store.transaction() as db:
@@ -287,7 +298,7 @@ class ReviewService:
                 session.escalation_reason = None
                 if verdict.status == APPROVED:
                     session.human_verdict = None
-                elif session.iteration - session.human_iteration >= session.max_iterations:
+                elif self._judged_rounds(db, session) >= session.max_iterations:
                     session.status = ESCALATED
                     session.escalation_reason = f"no approval after {session.max_iterations} rounds"
             session.updated_at = utcnow()
@@ -303,9 +314,8 @@ class ReviewService:
                 db.add(row)
                 session = db.get(ReviewSession, row.session_id)
                 if session is not None and session.status == PENDING:
-                    # The round did not count: let the agent run it again.
+                    # The round gave no verdict and does not count towards escalation.
                     session.status = NEEDS_REVISION if row.iteration > 1 else PENDING
-                    session.iteration -= 1
                     session.updated_at = utcnow()
                     db.add(session)
 
@@ -344,6 +354,19 @@ class ReviewService:
         if session.status == ESCALATED and last is not None and last.feedback:
             result.feedback += f"\n\nLast reviewer feedback:\n{last.feedback}"
         return result
+
+    @staticmethod
+    def _judged_rounds(db: Session, session: ReviewSession) -> int:
+        """Rounds with a verdict since the last human decision (interrupted ones don't count)."""
+        return len(
+            db.exec(
+                select(ReviewRound.id).where(
+                    ReviewRound.session_id == session.id,
+                    ReviewRound.iteration > session.human_iteration,
+                    col(ReviewRound.status).in_([APPROVED, NEEDS_REVISION]),
+                )
+            ).all()
+        )
 
     @staticmethod
     def _last_round(db: Session, session_id: str) -> ReviewRound | None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -33,6 +34,12 @@ def fake_llm() -> Iterator[FakeLLM]:
     llm = FakeLLM().start()
     yield llm
     llm.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def root_of(repo: git.Repo) -> Path:

@@ -307,3 +307,28 @@ async def test_progress_is_reported(
     assert any("waiting for the local reviewer" in m for _, _, m in seen)
     assert all(total == 20 for _, total, _ in seen)
     assert [d for d, _, _ in seen] == sorted(d for d, _, _ in seen)
+
+
+async def test_an_interrupted_round_does_not_block_the_next(
+    service: ReviewService, project: git.Repo, fake_llm: FakeLLM
+) -> None:
+    import asyncio
+
+    fake_llm.script(Reply(hang=True))
+    task = asyncio.create_task(service.request_review(_request(project)))
+    for _ in range(400):
+        if fake_llm.requests:
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    details = await service.session_details("feature-1")
+    assert [r.status for r in details.rounds] == ["interrupted"]
+
+    fake_llm.script(revise("a"), revise("b"))
+    assert (await service.request_review(_request(project))).status == "needs_revision"
+    third = await service.request_review(_request(project))
+    # max_iterations is 3, but the interrupted round gave no verdict and does not count.
+    assert third.status == "needs_revision"
+    assert third.iteration == 3

@@ -13,6 +13,7 @@ from fastmcp.exceptions import ToolError
 from mcp_server.tools import build_mcp
 from mcp_server.wiring import ReviewRuntime
 from review.store import Store
+from tests.conftest import free_port
 from tests.fake_llm import FakeLLM, revise
 
 
@@ -125,7 +126,11 @@ async def test_stdio_server_as_a_harness_spawns_it(
     }
     cwd = str(project.working_tree_dir)
     Path(cwd, "feature.py").write_text("FEATURE = True\n")
-    transport = StdioTransport(_brainrouter(), ["mcp"], env=env, cwd=cwd, keep_alive=False)
+    # --no-autostart and a port nobody listens on: the tools run in this stdio process.
+    env["BRAINROUTER_SERVER__PORT"] = str(free_port())
+    transport = StdioTransport(
+        _brainrouter(), ["mcp", "--no-autostart"], env=env, cwd=cwd, keep_alive=False
+    )
     async with Client(transport) as client:
         assert {t.name for t in await client.list_tools()} >= {"request_review"}
         # No cwd argument: the stdio server reviews the directory the harness started it in.

@@ -1,0 +1,70 @@
+"""`brainrouter serve`: one process, one FastAPI app — MCP over streamable HTTP at /mcp, the
+review pages and API at /review, /health. It owns the one database engine."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from mcp_server.config import Settings
+from mcp_server.security import HostOriginGuard, allowed_hosts
+from mcp_server.tools import build_mcp
+from mcp_server.wiring import ReviewRuntime
+from review.web import review_router
+
+log = logging.getLogger("brainrouter")
+# Long review rounds do not hold shutdown hostage: past this, they are cancelled and recorded
+# as interrupted.
+GRACEFUL_SHUTDOWN_S = 3
+
+
+def build_app(settings: Settings) -> FastAPI:
+    runtime = ReviewRuntime(settings)
+    mcp_app = build_mcp(runtime.service).http_app(path="/mcp")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.service()  # open and migrate the database now: fail at start, not later
+        async with mcp_app.lifespan(app):
+            yield
+        interrupted = await runtime.shutdown()
+        if interrupted:
+            log.warning("recorded %d review round(s) in flight as interrupted", interrupted)
+
+    app = FastAPI(title="brainrouter", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.runtime = runtime
+    app.add_middleware(
+        HostOriginGuard, hosts=allowed_hosts(settings.server.host, settings.server.public_url)
+    )
+    app.include_router(review_router(runtime.service, csrf_token=secrets.token_urlsafe(32)))
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "service": "brainrouter", "pid": os.getpid()}
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> RedirectResponse:
+        return RedirectResponse("/review/")
+
+    app.mount("/", mcp_app)  # last: it serves /mcp and nothing else
+    return app
+
+
+def serve(settings: Settings) -> None:
+    config = uvicorn.Config(
+        build_app(settings),
+        host=settings.server.host,
+        port=settings.server.port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()

@@ -1,0 +1,136 @@
+"""The human side of the review loop: HTML pages and the review HTTP API (same semantics as the
+MCP tools). Everything agents and LLMs wrote is untrusted: Jinja2 autoescapes all of it."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, get_args
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ConfigDict, Field
+
+from review.errors import ReviewInputError, SessionNotFound
+from review.loop import ReviewService
+from review.request import ReviewRequest
+from review.results import ReviewResult, SessionDetails, SessionList, SessionStatus
+
+ServiceGetter = Callable[[], Awaitable[ReviewService]]
+_TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class RequestBody(_Body):
+    task_id: str = Field(alias="taskId", min_length=1)
+    summary: str = Field(min_length=1)
+    cwd: str = Field(min_length=1, description="Absolute path of the project (a git work tree)")
+    details: str | None = None
+    conversation_history: list[str] = Field(default_factory=list, alias="conversationHistory")
+
+
+class ResolveBody(_Body):
+    session_id: str = Field(alias="sessionId", min_length=1)
+    feedback: str = Field(min_length=1)
+
+
+class ContinueBody(_Body):
+    session_id: str = Field(alias="sessionId", min_length=1)
+    summary: str = "Continuing the review after changes."
+    details: str | None = None
+    cwd: str | None = None
+
+
+class LgtmBody(_Body):
+    session_id: str = Field(alias="sessionId", min_length=1)
+
+
+def review_router(get_service: ServiceGetter, csrf_token: str) -> APIRouter:
+    router = APIRouter(prefix="/review")
+
+    async def run(call: Awaitable[Any]) -> Any:
+        try:
+            return await call
+        except SessionNotFound as exc:
+            raise HTTPException(404, str(exc)) from None
+        except ReviewInputError as exc:
+            raise HTTPException(422, str(exc)) from None
+
+    # ------------------------------------------------------------------ JSON API
+    @router.get("/api/sessions")
+    async def api_sessions(status: SessionStatus | None = None, limit: int = 50) -> SessionList:
+        if not 1 <= limit <= 1000:
+            raise HTTPException(422, "limit must be between 1 and 1000")
+        return await (await get_service()).list_sessions(status=status, limit=limit)
+
+    @router.get("/api/sessions/{session_id}")
+    async def api_session(session_id: str) -> SessionDetails:
+        return await run((await get_service()).session_details(session_id))  # type: ignore[no-any-return]
+
+    @router.post("/api/request")
+    async def api_request(body: RequestBody) -> ReviewResult:
+        request = ReviewRequest(
+            task_id=body.task_id,
+            summary=body.summary,
+            cwd=body.cwd,
+            details=body.details,
+            conversation_history=body.conversation_history,
+        )
+        return await run((await get_service()).request_review(request))  # type: ignore[no-any-return]
+
+    @router.post("/api/continue")
+    async def api_continue(body: ContinueBody) -> ReviewResult:
+        service = await get_service()
+        session = await run(service.session_details(body.session_id))
+        cwd = body.cwd or session.project_dir
+        if not cwd:
+            raise HTTPException(422, "this session has no project folder on record: pass cwd")
+        request = ReviewRequest(
+            task_id=session.task_id, summary=body.summary, cwd=cwd, details=body.details
+        )
+        return await run(service.request_review(request))  # type: ignore[no-any-return]
+
+    @router.post("/api/resolve")
+    async def api_resolve(body: ResolveBody) -> SessionDetails:
+        return await run((await get_service()).resolve(body.session_id, body.feedback))  # type: ignore[no-any-return]
+
+    @router.post("/api/lgtm")
+    async def api_lgtm(body: LgtmBody) -> SessionDetails:
+        return await run((await get_service()).resolve(body.session_id, "lgtm"))  # type: ignore[no-any-return]
+
+    # --------------------------------------------------------------------- pages
+    @router.get("/", response_class=HTMLResponse)
+    async def page_sessions(request: Request, status: str | None = None) -> HTMLResponse:
+        if status not in (None, "", *get_args(SessionStatus)):
+            raise HTTPException(422, f"unknown status {status!r}")
+        listing = await (await get_service()).list_sessions(status=status or None, limit=200)
+        return _TEMPLATES.TemplateResponse(
+            request,
+            "sessions.html",
+            {"listing": listing, "status": status or "", "statuses": get_args(SessionStatus)},
+        )
+
+    @router.get("/session/{session_id}", response_class=HTMLResponse)
+    async def page_session(request: Request, session_id: str) -> HTMLResponse:
+        details = await run((await get_service()).session_details(session_id))
+        return _TEMPLATES.TemplateResponse(
+            request, "session.html", {"s": details, "csrf_token": csrf_token}
+        )
+
+    @router.post("/session/{session_id}/resolve")
+    async def page_resolve(
+        session_id: str,
+        feedback: Annotated[str, Form()] = "",
+        csrf: Annotated[str, Form(alias="csrf_token")] = "",
+    ) -> RedirectResponse:
+        if not hmac.compare_digest(csrf.encode(), csrf_token.encode()):
+            raise HTTPException(403, "invalid or missing CSRF token: reload the page and try again")
+        await run((await get_service()).resolve(session_id, feedback))
+        return RedirectResponse(f"/review/session/{session_id}", status_code=303)
+
+    return router
