@@ -16,7 +16,9 @@ from tests.conftest import free_port
 BRAINROUTER = str(Path(sys.executable).parent / "brainrouter")
 
 
-def wait_healthy(url: str, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> int:
+def wait_healthy(
+    url: str, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None
+) -> int:
     """Poll /health until the daemon answers; returns its pid."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -43,7 +45,11 @@ class Daemon:
     def start(self) -> Daemon:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [BRAINROUTER, "serve"], env=self.env, stdout=log, stderr=log, stdin=subprocess.DEVNULL
+                [BRAINROUTER, "serve"],
+                env=self.env,
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
             )
         wait_healthy(self.url, proc=self.proc)
         return self

@@ -65,11 +65,19 @@ async def test_mcp_over_http(daemon: Daemon, project: git.Repo, fake_llm: FakeLL
     assert "+F = 1" in fake_llm.prompts()[-1]
 
 
-async def test_stdio_relays_to_the_daemon(daemon: Daemon, tmp_path: Path, project: git.Repo, fake_llm: FakeLLM) -> None:
+async def test_stdio_relays_to_the_daemon(
+    daemon: Daemon, tmp_path: Path, project: git.Repo, fake_llm: FakeLLM
+) -> None:
     # The stdio process is given a different database: the session landing in the daemon's
     # proves the call was relayed.
-    env = {**os.environ, **_env(tmp_path, fake_llm, "stdio-only.db"), "BRAINROUTER_SERVER__PORT": str(daemon.port)}
-    transport = StdioTransport(BRAINROUTER, ["mcp", "--no-autostart"], env=env, cwd=str(root_of(project)), keep_alive=False)
+    env = {
+        **os.environ,
+        **_env(tmp_path, fake_llm, "stdio-only.db"),
+        "BRAINROUTER_SERVER__PORT": str(daemon.port),
+    }
+    transport = StdioTransport(
+        BRAINROUTER, ["mcp", "--no-autostart"], env=env, cwd=str(root_of(project)), keep_alive=False
+    )
     progress: list[str] = []
 
     async def on_progress(done: float, total: float | None, message: str | None) -> None:
@@ -77,7 +85,9 @@ async def test_stdio_relays_to_the_daemon(daemon: Daemon, tmp_path: Path, projec
 
     async with Client(transport) as client:
         result = await client.call_tool(
-            "request_review", {"taskId": "relay-1", "summary": "Relayed."}, progress_handler=on_progress
+            "request_review",
+            {"taskId": "relay-1", "summary": "Relayed."},
+            progress_handler=on_progress,
         )
         listing = await client.call_tool("get_session_list", {})
     assert result.structured_content["status"] == "approved"
@@ -89,7 +99,9 @@ async def test_stdio_relays_to_the_daemon(daemon: Daemon, tmp_path: Path, projec
     assert _sessions(daemon)[0]["project_dir"] == str(root_of(project))
 
 
-async def test_stdio_autostarts_the_daemon(tmp_path: Path, project: git.Repo, fake_llm: FakeLLM) -> None:
+async def test_stdio_autostarts_the_daemon(
+    tmp_path: Path, project: git.Repo, fake_llm: FakeLLM
+) -> None:
     port = free_port()
     env = {
         **os.environ,
@@ -97,12 +109,16 @@ async def test_stdio_autostarts_the_daemon(tmp_path: Path, project: git.Repo, fa
         "BRAINROUTER_SERVER__PORT": str(port),
         "XDG_STATE_HOME": str(tmp_path / "state"),
     }
-    transport = StdioTransport(BRAINROUTER, ["mcp"], env=env, cwd=str(root_of(project)), keep_alive=False)
+    transport = StdioTransport(
+        BRAINROUTER, ["mcp"], env=env, cwd=str(root_of(project)), keep_alive=False
+    )
     url = f"http://127.0.0.1:{port}"
     pid = None
     try:
         async with Client(transport) as client:
-            result = await client.call_tool("request_review", {"taskId": "auto-1", "summary": "Cold start."})
+            result = await client.call_tool(
+                "request_review", {"taskId": "auto-1", "summary": "Cold start."}
+            )
         assert result.structured_content["status"] == "approved"
         pid = wait_healthy(url, timeout=5)
         sessions = httpx.get(f"{url}/review/api/sessions").json()["sessions"]
@@ -123,7 +139,9 @@ async def test_human_resolve_through_the_form_reaches_the_agent(
     cwd = str(root_of(project))
     fake_llm.script(Reply(status=500, raw_body="down"))
     async with Client(f"{daemon.url}/mcp") as client:
-        first = await client.call_tool("request_review", {"taskId": "h-1", "summary": "s", "cwd": cwd})
+        first = await client.call_tool(
+            "request_review", {"taskId": "h-1", "summary": "s", "cwd": cwd}
+        )
         assert first.structured_content["status"] == "escalated"
         sid = first.structured_content["session_id"]
 
@@ -133,7 +151,10 @@ async def test_human_resolve_through_the_form_reaches_the_agent(
             assert token is not None
             posted = await web.post(
                 f"/review/session/{sid}/resolve",
-                data={"feedback": "Rename divide() to safe_divide().", "csrf_token": token.group(1)},
+                data={
+                    "feedback": "Rename divide() to safe_divide().",
+                    "csrf_token": token.group(1),
+                },
                 headers={"Origin": daemon.url},
             )
             assert posted.status_code == 303
@@ -141,7 +162,9 @@ async def test_human_resolve_through_the_form_reaches_the_agent(
             assert "needs_revision" in after.text
             assert "Rename divide() to safe_divide()." in after.text
 
-        second = await client.call_tool("request_review", {"taskId": "h-1", "summary": "Renamed.", "cwd": cwd})
+        second = await client.call_tool(
+            "request_review", {"taskId": "h-1", "summary": "Renamed.", "cwd": cwd}
+        )
     assert second.structured_content["status"] == "approved"
     assert "Rename divide() to safe_divide()." in fake_llm.prompts()[-1]
 
@@ -151,24 +174,41 @@ def test_forged_requests_are_refused(daemon: Daemon) -> None:
         assert web.get("/health", headers={"Host": "attacker.example:9099"}).status_code == 403
         no_token = web.post("/review/session/x/resolve", data={"feedback": "lgtm"})
         assert no_token.status_code == 403
-        bad_token = web.post("/review/session/x/resolve", data={"feedback": "lgtm", "csrf_token": "guess"})
+        bad_token = web.post(
+            "/review/session/x/resolve", data={"feedback": "lgtm", "csrf_token": "guess"}
+        )
         assert bad_token.status_code == 403
         cross = web.post(
-            "/review/api/lgtm", json={"sessionId": "x"}, headers={"Origin": "https://attacker.example"}
+            "/review/api/lgtm",
+            json={"sessionId": "x"},
+            headers={"Origin": "https://attacker.example"},
         )
         assert cross.status_code == 403
-        site = web.post("/review/api/lgtm", json={"sessionId": "x"}, headers={"Sec-Fetch-Site": "cross-site"})
+        site = web.post(
+            "/review/api/lgtm", json={"sessionId": "x"}, headers={"Sec-Fetch-Site": "cross-site"}
+        )
         assert site.status_code == 403
         # The same request from the daemon's own origin gets through to the handler.
         own = web.post("/review/api/lgtm", json={"sessionId": "x"}, headers={"Origin": daemon.url})
         assert own.status_code == 404
 
 
-def test_untrusted_text_is_rendered_inert(daemon: Daemon, project: git.Repo, fake_llm: FakeLLM) -> None:
-    fake_llm.script(revise("<img src=x onerror=alert(2)>", [{"file": "<b>x</b>", "message": "<script>alert(3)</script>"}]))
+def test_untrusted_text_is_rendered_inert(
+    daemon: Daemon, project: git.Repo, fake_llm: FakeLLM
+) -> None:
+    fake_llm.script(
+        revise(
+            "<img src=x onerror=alert(2)>",
+            [{"file": "<b>x</b>", "message": "<script>alert(3)</script>"}],
+        )
+    )
     response = httpx.post(
         f"{daemon.url}/review/api/request",
-        json={"taskId": "<script>alert(0)</script>", "summary": "<script>alert(1)</script>", "cwd": str(root_of(project))},
+        json={
+            "taskId": "<script>alert(0)</script>",
+            "summary": "<script>alert(1)</script>",
+            "cwd": str(root_of(project)),
+        },
     )
     assert response.status_code == 200, response.text
     sid = response.json()["session_id"]
@@ -185,13 +225,19 @@ def test_review_http_api(daemon: Daemon, project: git.Repo, fake_llm: FakeLLM) -
     cwd = str(root_of(project))
     api = f"{daemon.url}/review/api"
     fake_llm.script(revise("fix it"))
-    first = httpx.post(f"{api}/request", json={"taskId": "api-1", "summary": "s", "cwd": cwd}).json()
+    first = httpx.post(
+        f"{api}/request", json={"taskId": "api-1", "summary": "s", "cwd": cwd}
+    ).json()
     assert first["status"] == "needs_revision"
-    cont = httpx.post(f"{api}/continue", json={"sessionId": first["session_id"], "summary": "fixed"}).json()
+    cont = httpx.post(
+        f"{api}/continue", json={"sessionId": first["session_id"], "summary": "fixed"}
+    ).json()
     assert cont["status"] == "approved" and cont["iteration"] == 2
     details = httpx.get(f"{api}/sessions/api-1").json()
     assert [r["status"] for r in details["rounds"]] == ["needs_revision", "approved"]
-    resolved = httpx.post(f"{api}/resolve", json={"sessionId": "api-1", "feedback": "please add docs"}).json()
+    resolved = httpx.post(
+        f"{api}/resolve", json={"sessionId": "api-1", "feedback": "please add docs"}
+    ).json()
     assert resolved["status"] == "needs_revision"
     lgtm = httpx.post(f"{api}/lgtm", json={"sessionId": "api-1"}).json()
     assert lgtm["status"] == "approved"
@@ -210,7 +256,9 @@ async def test_sigterm_records_a_round_in_flight_as_interrupted(
 
     async def ask() -> None:
         async with Client(f"{daemon.url}/mcp") as client:
-            await client.call_tool("request_review", {"taskId": "term-1", "summary": "s", "cwd": str(root_of(project))})
+            await client.call_tool(
+                "request_review", {"taskId": "term-1", "summary": "s", "cwd": str(root_of(project))}
+            )
 
     call = asyncio.create_task(ask())
     async with httpx.AsyncClient() as web:
@@ -246,6 +294,8 @@ async def test_sigterm_records_a_round_in_flight_as_interrupted(
 
 def test_serve_refuses_a_bad_config(tmp_path: Path) -> None:
     env = {**os.environ, "BRAINROUTER_SERVER__PORT": "not-a-port"}
-    proc = subprocess.run([BRAINROUTER, "serve"], env=env, capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [BRAINROUTER, "serve"], env=env, capture_output=True, text=True, timeout=30
+    )
     assert proc.returncode == 2
     assert "server.port" in proc.stderr

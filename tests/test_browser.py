@@ -1,0 +1,89 @@
+"""The review pages in a real browser: headless Chromium (Debian's) driven by Playwright."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import git
+import httpx
+import pytest
+from playwright.sync_api import Browser, expect, sync_playwright
+
+from tests.conftest import root_of
+from tests.daemon import Daemon
+from tests.fake_llm import FakeLLM, Reply
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which(CHROMIUM) is None,
+    reason="Debian's chromium is not installed (.ci/run installs it)",
+)
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def daemon(tmp_path: Path, fake_llm: FakeLLM) -> Iterator[Daemon]:
+    env = {
+        "BRAINROUTER_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}",
+        "BRAINROUTER_REVIEW__MODE": "local",
+        "BRAINROUTER_REVIEW__LOCAL__BASE_URL": fake_llm.base_url,
+    }
+    d = Daemon(env, tmp_path / "daemon.log").start()
+    yield d
+    d.stop()
+
+
+def test_a_person_resolves_an_escalated_review(
+    browser: Browser, daemon: Daemon, project: git.Repo, fake_llm: FakeLLM
+) -> None:
+    cwd = str(root_of(project))
+    (root_of(project) / "calc.py").write_text("def divide(a, b):\n    return a / b\n")
+    fake_llm.script(Reply(status=500, raw_body="reviewer down"))
+    escalated = httpx.post(
+        f"{daemon.url}/review/api/request",
+        json={"taskId": "browser-task", "summary": "Added <b>divide</b>.", "cwd": cwd},
+    ).json()
+    assert escalated["status"] == "escalated"
+    httpx.post(
+        f"{daemon.url}/review/api/request",
+        json={"taskId": "other-task", "summary": "x", "cwd": cwd},
+    )
+
+    page = browser.new_page()
+    page.goto(f"{daemon.url}/review/")
+    rows = page.locator("#sessions tbody tr")
+    expect(rows).to_have_count(2)
+    page.get_by_role("link", name="escalated").click()
+    expect(rows).to_have_count(1)
+    page.get_by_role("link", name="browser-task").click()
+
+    expect(page.locator("#status")).to_have_text("escalated")
+    expect(page.locator(".summary").first).to_have_text("Added <b>divide</b>.")  # shown as text
+    page.locator("#feedback").fill("Guard against b == 0 and add a test.")
+    page.locator("#submit-feedback").click()
+
+    expect(page.locator("#status")).to_have_text("needs_revision")
+    expect(page.get_by_text("Guard against b == 0 and add a test.").first).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "review-session.png"), full_page=True)
+
+    page.locator("#quick-approve").click()
+    expect(page.locator("#status")).to_have_text("approved")
+    expect(page.locator("#resolve")).to_have_count(0)
