@@ -73,8 +73,13 @@ def serve(config: ConfigOption = None) -> None:
     settings = _settings(config)
     logging.basicConfig(stream=sys.stderr, level=settings.log_level.upper())
     from mcp_server.daemon import serve as run_daemon
+    from review.store import StoreError
 
-    run_daemon(settings)
+    try:
+        run_daemon(settings)
+    except StoreError as exc:
+        typer.echo(f"brainrouter: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command("config")

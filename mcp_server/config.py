@@ -16,6 +16,7 @@ from platformdirs import user_config_path, user_data_path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from proxy.settings import ProxySettings
 from review.settings import ReviewSettings
 
 ENV_PREFIX = "BRAINROUTER_"
@@ -60,6 +61,7 @@ class Settings(BaseSettings):
     log_level: str = "info"
     server: ServerSettings = Field(default_factory=ServerSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
+    proxy: ProxySettings = Field(default_factory=ProxySettings)
 
     @field_validator("log_level")
     @classmethod

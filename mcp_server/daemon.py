@@ -17,7 +17,8 @@ from fastapi.responses import RedirectResponse
 from mcp_server.config import Settings
 from mcp_server.security import HostOriginGuard, allowed_hosts
 from mcp_server.tools import build_mcp
-from mcp_server.wiring import ReviewRuntime
+from mcp_server.wiring import ProxyRuntime, ReviewRuntime
+from proxy.routes import proxy_routes
 from review.web import review_router
 
 log = logging.getLogger("brainrouter")
@@ -30,20 +31,27 @@ def build_app(settings: Settings) -> FastAPI:
     runtime = ReviewRuntime(settings)
     mcp_app = build_mcp(runtime.service).http_app(path="/mcp")
 
+    # Open and migrate the database now: a bad database_url fails at start, not later.
+    proxy = ProxyRuntime(settings, runtime.open_store())
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await runtime.service()  # open and migrate the database now: fail at start, not later
+        await runtime.service()
+        await proxy.start()
         async with mcp_app.lifespan(app):
             yield
+        await proxy.aclose()
         interrupted = await runtime.shutdown()
         if interrupted:
             log.warning("recorded %d review round(s) in flight as interrupted", interrupted)
 
     app = FastAPI(title="brainrouter", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
+    app.state.proxy = proxy
     app.add_middleware(
         HostOriginGuard, hosts=allowed_hosts(settings.server.host, settings.server.public_url)
     )
+    app.router.routes.extend(proxy_routes(proxy.service, proxy.events))
     app.include_router(review_router(runtime.service, csrf_token=secrets.token_urlsafe(32)))
 
     @app.get("/health")

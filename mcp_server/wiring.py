@@ -33,15 +33,22 @@ class ReviewRuntime:
                     self._service = await asyncio.to_thread(self._build)
         return self._service
 
+    def open_store(self) -> Store:
+        """The database (opened and migrated on first call)."""
+        if self._store is None:
+            from review.store import Store
+
+            self._store = Store(self.settings.database_url)
+        return self._store
+
     def _build(self) -> ReviewService:
         # Heavy imports (SQLAlchemy, GitPython, httpx) happen here, off the startup path.
         import httpx
 
         from review.loop import ReviewService
         from review.reviewer import ChatCompletionsReviewer
-        from review.store import Store
 
-        self._store = Store(self.settings.database_url)
+        store = self.open_store()
         timeout = httpx.Timeout(self.settings.review.round_timeout_s, connect=10.0)
         self._http = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=20))
         http = self._http
@@ -50,7 +57,7 @@ class ReviewRuntime:
         def reviewer(mode: Literal["local", "cloud"], model: str | None) -> Reviewer:
             return ChatCompletionsReviewer(mode, getattr(review, mode), http, model=model)
 
-        return ReviewService(self._store, review, reviewer, public_url=self.settings.server.url)
+        return ReviewService(store, review, reviewer, public_url=self.settings.server.url)
 
     async def shutdown(self) -> int:
         """Record rounds in flight as interrupted, then close; returns how many there were."""
@@ -65,3 +72,32 @@ class ReviewRuntime:
             await self._http.aclose()
         if self._store is not None:
             self._store.close()
+
+
+class ProxyRuntime:
+    """The proxy side-car: one pooled HTTP client, the event recorder, the proxy service.
+    Its tables live in the review store's database, migrated here (the daemon wires both)."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        import httpx
+
+        from proxy.events import MIGRATIONS, MIGRATIONS_TABLE, EventRecorder
+        from proxy.pipeline import ProxyService
+        from review.migrations import migrate
+
+        with store.engine.begin() as conn:
+            migrate(conn, MIGRATIONS, table=MIGRATIONS_TABLE)
+        timeouts = settings.proxy.timeouts
+        self.http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeouts.total_s, connect=timeouts.connect_s),
+            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
+        )
+        self.events = EventRecorder(store.engine, settings.proxy.events_max)
+        self.service = ProxyService(settings.proxy, self.http, self.events)
+
+    async def start(self) -> None:
+        await self.events.start()
+
+    async def aclose(self) -> None:
+        await self.events.stop()
+        await self.http.aclose()

@@ -6,7 +6,7 @@ PostgreSQL both accept, so `database_url` can point at either.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection, text
 
@@ -89,38 +89,41 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
 ]
 
 
-def _ensure_table(conn: Connection) -> None:
+def _ensure_table(conn: Connection, table: str) -> None:
     conn.execute(
         text(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            f"CREATE TABLE IF NOT EXISTS {table} ("
             "version INTEGER PRIMARY KEY, name VARCHAR(256) NOT NULL, applied_at TIMESTAMP WITH TIME ZONE NOT NULL)"
         )
     )
 
 
-def current_version(conn: Connection) -> int:
-    _ensure_table(conn)
-    value = conn.execute(text("SELECT MAX(version) FROM schema_migrations")).scalar()
+def current_version(conn: Connection, table: str = "schema_migrations") -> int:
+    _ensure_table(conn, table)
+    value = conn.execute(text(f"SELECT MAX(version) FROM {table}")).scalar()
     return int(value or 0)
 
 
 def migrate(
-    conn: Connection, migrations: list[tuple[int, str, Migration]] | None = None
+    conn: Connection,
+    migrations: Sequence[tuple[int, str, Migration]] | None = None,
+    table: str = "schema_migrations",
 ) -> list[int]:
     """Apply pending migrations inside the caller's transaction; returns the versions applied.
 
     The caller holds a write lock (SQLite BEGIN IMMEDIATE), so two processes starting at once
-    cannot both apply the same migration.
+    cannot both apply the same migration. Each component keeps its own `table` of applied
+    versions (the proxy's migrations are applied by the daemon under proxy_schema_migrations).
     """
     applied: list[int] = []
-    done = current_version(conn)
+    done = current_version(conn, table)
     for version, name, step in migrations or MIGRATIONS:
         if version <= done:
             continue
         step(conn)
         conn.execute(
             text(
-                "INSERT INTO schema_migrations (version, name, applied_at) "
+                f"INSERT INTO {table} (version, name, applied_at) "
                 "VALUES (:v, :n, CURRENT_TIMESTAMP)"
             ),
             {"v": version, "n": name},

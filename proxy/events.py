@@ -1,0 +1,246 @@
+"""Routing events (P10): one row per proxied request, kept to a configurable count.
+
+Recording is off the request path: events queue in memory and a background task writes them
+in batches (in a thread, as SQLite calls block), then prunes the oldest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import uuid
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine, text
+
+log = logging.getLogger("brainrouter.events")
+
+_metadata = sa.MetaData()
+routing_events = sa.Table(
+    "routing_events",
+    _metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("client_protocol", sa.String(16)),
+    sa.Column("harness", sa.String(64)),
+    sa.Column("requested_model", sa.String(256)),
+    sa.Column("mode", sa.String(16)),
+    sa.Column("decision", sa.String(16)),
+    sa.Column("reason", sa.Text),
+    sa.Column("score", sa.Float),
+    sa.Column("upstream", sa.String(16)),
+    sa.Column("model", sa.String(256)),
+    sa.Column("status", sa.String(32)),
+    sa.Column("http_status", sa.Integer),
+    sa.Column("fallback", sa.Boolean, nullable=False, default=False),
+    sa.Column("fallback_reason", sa.Text),
+    sa.Column("stream", sa.Boolean, nullable=False, default=False),
+    sa.Column("decision_ms", sa.Float),
+    sa.Column("first_byte_ms", sa.Float),
+    sa.Column("total_ms", sa.Float),
+    sa.Column("input_tokens", sa.Integer),
+    sa.Column("output_tokens", sa.Integer),
+    sa.Column("project_dir", sa.Text),
+    sa.Column("prompt_excerpt", sa.Text),
+    sa.Column("error", sa.Text),
+)
+
+_COLUMNS = tuple(c.name for c in routing_events.columns)
+
+
+def _m001_routing_events(conn: Connection) -> None:
+    conn.execute(
+        text(
+            """
+            CREATE TABLE routing_events (
+                id VARCHAR(32) PRIMARY KEY,
+                created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+                client_protocol VARCHAR(16),
+                harness VARCHAR(64),
+                requested_model VARCHAR(256),
+                mode VARCHAR(16),
+                decision VARCHAR(16),
+                reason TEXT,
+                score DOUBLE PRECISION,
+                upstream VARCHAR(16),
+                model VARCHAR(256),
+                status VARCHAR(32),
+                http_status INTEGER,
+                fallback BOOLEAN NOT NULL DEFAULT FALSE,
+                fallback_reason TEXT,
+                stream BOOLEAN NOT NULL DEFAULT FALSE,
+                decision_ms DOUBLE PRECISION,
+                first_byte_ms DOUBLE PRECISION,
+                total_ms DOUBLE PRECISION,
+                input_tokens INTEGER,
+                output_tokens INTEGER,
+                project_dir TEXT,
+                prompt_excerpt TEXT,
+                error TEXT
+            )
+            """
+        )
+    )
+    conn.execute(text("CREATE INDEX ix_routing_events_created ON routing_events (created_at)"))
+
+
+# Applied by the daemon with review's migration runner, under proxy_schema_migrations.
+MIGRATIONS = [(1, "routing events", _m001_routing_events)]
+MIGRATIONS_TABLE = "proxy_schema_migrations"
+
+_CWD_PATTERNS = (
+    re.compile(r"<cwd>([^<\n]+)</cwd>"),  # Codex environment_context
+    re.compile(r"Working directory: (/[^\s]+)"),  # Claude Code
+    re.compile(r"Current working directory: (/[^\s]+)"),
+)
+
+
+def project_dir_of(system_text: str) -> str | None:
+    for pattern in _CWD_PATTERNS:
+        match = pattern.search(system_text)
+        if match:
+            return match.group(1).strip()
+    return None
+
+
+def harness_of(user_agent: str, headers: dict[str, str]) -> str:
+    ua = user_agent.lower()
+    if headers.get("x-app") == "cli" or "claude-cli" in ua or "claude-code" in ua:
+        return "claude-code"
+    for name in ("codex", "opencode", "droid", "vibe", "gemini", "omp", "pi"):
+        if name in ua:
+            return name
+    if "openai/python" in ua or "anthropic/python" in ua:
+        return "sdk"
+    return ua.split("/")[0][:32] or "unknown"
+
+
+class EventRecorder:
+    def __init__(self, engine: Engine, max_events: int, flush_interval_s: float = 0.5) -> None:
+        self.engine = engine
+        self.max_events = max_events
+        self.flush_interval_s = flush_interval_s
+        self._pending: deque[dict[str, Any]] = deque()
+        self._task: asyncio.Task[None] | None = None
+        self._writes = 0
+
+    def record(self, **event: Any) -> None:
+        row: dict[str, Any] = dict.fromkeys(_COLUMNS)
+        row.update((k, v) for k, v in event.items() if k in _COLUMNS)
+        row["id"] = row["id"] or uuid.uuid4().hex
+        row["created_at"] = row["created_at"] or datetime.now(UTC)
+        row["fallback"] = bool(row["fallback"])
+        row["stream"] = bool(row["stream"])
+        if row["prompt_excerpt"]:
+            row["prompt_excerpt"] = str(row["prompt_excerpt"])[:300]
+        self._pending.append(row)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop())
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_interval_s)
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("writing routing events failed")
+
+    async def flush(self) -> None:
+        if not self._pending:
+            return
+        batch = list(self._pending)
+        self._pending.clear()
+        await asyncio.to_thread(self._write, batch)
+
+    def _write(self, batch: list[dict[str, Any]]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(routing_events.insert(), batch)
+            self._writes += 1
+            if self._writes % 20 == 1:
+                self._prune(conn)
+
+    def _prune(self, conn: Connection) -> None:
+        cutoff = conn.execute(
+            sa.select(routing_events.c.created_at)
+            .order_by(routing_events.c.created_at.desc())
+            .offset(self.max_events)
+            .limit(1)
+        ).scalar()
+        if cutoff is not None:
+            conn.execute(routing_events.delete().where(routing_events.c.created_at <= cutoff))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
+        await asyncio.to_thread(self._prune_now)
+
+    def _prune_now(self) -> None:
+        with self.engine.begin() as conn:
+            self._prune(conn)
+
+    async def recent(self, limit: int = 50) -> list[dict[str, Any]]:
+        await self.flush()
+        return await asyncio.to_thread(self._recent, limit)
+
+    def _recent(self, limit: int) -> list[dict[str, Any]]:
+        with self.engine.begin() as conn:
+            rows = (
+                conn.execute(
+                    sa.select(routing_events)
+                    .order_by(routing_events.c.created_at.desc())
+                    .limit(limit)
+                )
+                .mappings()
+                .all()
+            )
+        return [_jsonable({str(k): v for k, v in r.items()}) for r in rows]
+
+    async def stats(self) -> dict[str, Any]:
+        await self.flush()
+        return await asyncio.to_thread(self._stats)
+
+    def _stats(self) -> dict[str, Any]:
+        c = routing_events.c
+        with self.engine.begin() as conn:
+            rows = (
+                conn.execute(
+                    sa.select(
+                        c.upstream,
+                        sa.func.count().label("requests"),
+                        sa.func.sum(sa.case((c.fallback, 1), else_=0)).label("fallbacks"),
+                        sa.func.sum(sa.case((c.status != "ok", 1), else_=0)).label("errors"),
+                        sa.func.coalesce(sa.func.sum(c.input_tokens), 0).label("input_tokens"),
+                        sa.func.coalesce(sa.func.sum(c.output_tokens), 0).label("output_tokens"),
+                        sa.func.avg(c.total_ms).label("avg_total_ms"),
+                    ).group_by(c.upstream)
+                )
+                .mappings()
+                .all()
+            )
+            modes = conn.execute(sa.select(c.mode, sa.func.count()).group_by(c.mode)).all()
+        by_upstream = {str(r["upstream"]): {k: r[k] for k in r if k != "upstream"} for r in rows}
+        total = sum(int(r["requests"]) for r in rows)
+        local = int(by_upstream.get("local", {}).get("requests", 0))
+        return {
+            "total": total,
+            "by_upstream": by_upstream,
+            "by_mode": {str(m): int(n) for m, n in modes},
+            "fallbacks": sum(int(r["fallbacks"] or 0) for r in rows),
+            "local_share": (local / total) if total else 0.0,
+        }
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    created = row.get("created_at")
+    if isinstance(created, datetime):
+        row["created_at"] = (created if created.tzinfo else created.replace(tzinfo=UTC)).isoformat()
+    return row

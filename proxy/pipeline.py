@@ -1,0 +1,395 @@
+"""One proxied request, end to end: decide the route, try the upstream (falling back to the
+local one when the cloud fails before answering), translate, stream, record."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+from starlette.responses import Response, StreamingResponse
+
+import prompts
+from proxy.breaker import CircuitBreaker
+from proxy.events import EventRecorder, harness_of, project_dir_of
+from proxy.rewrite import rewrite
+from proxy.routing import Classifier, Features, Router, RoutingError, RuleClassifier
+from proxy.settings import Protocol, ProxySettings
+from proxy.sse import KEEPALIVE
+from proxy.streams import MalformedStream, StreamAdapter, adapter
+from proxy.translate import anthropic, responses, to_chat
+from proxy.translate.to_chat import UpstreamStreamError
+from proxy.upstream import Opened, Upstream, UpstreamClientError, UpstreamFailure
+
+_MODELS_TTL_S = 60.0
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+def error_response(protocol: Protocol, status: int, message: str) -> Response:
+    body = (
+        anthropic.error_body(status, message)
+        if protocol == "anthropic"
+        else responses.error_body(status, message)
+    )
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+@dataclass
+class _Attempt:
+    upstream: Upstream
+    model: str
+
+
+@dataclass
+class _Trace:
+    """What the routing event records, filled in as the request goes."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+    def set(self, **values: Any) -> None:
+        self.fields.update(values)
+
+
+class ProxyService:
+    def __init__(
+        self,
+        settings: ProxySettings,
+        client: httpx.AsyncClient,
+        events: EventRecorder | None,
+        classifier: Classifier | None = None,
+    ) -> None:
+        self.settings = settings
+        self.events = events
+        breaker = settings.breaker
+        self.cloud = Upstream(
+            "cloud",
+            settings.cloud,
+            client,
+            settings.timeouts,
+            CircuitBreaker(breaker.failures, breaker.cooldown_s),
+        )
+        self.local = Upstream(
+            "local",
+            settings.local,
+            client,
+            settings.timeouts,
+            CircuitBreaker(breaker.failures, breaker.cooldown_s),
+        )
+        self.router = Router(
+            settings, classifier or RuleClassifier(settings.auto), self.local_models
+        )
+        self.lean_prompt = prompts.load("local_system.md", settings.local_system_prompt)
+        self.in_flight = {"cloud": 0, "local": 0}
+        self._models: tuple[float, list[str]] | None = None
+
+    async def local_models(self) -> list[str]:
+        """The local server's models (llama-swap, Ollama...), cached for a minute."""
+        if not self.local.configured:
+            return list(self.settings.local.models)
+        now = time.monotonic()
+        if self._models is not None and now - self._models[0] < _MODELS_TTL_S:
+            return self._models[1]
+        try:
+            data: Any = await self.local.get_json("/models")
+            listed = [
+                str(m["id"]) for m in data.get("data", []) if isinstance(m, dict) and "id" in m
+            ]
+        except (httpx.HTTPError, ValueError, AttributeError, KeyError):
+            listed = []
+        models = list(dict.fromkeys([*self.settings.local.models, *listed]))
+        self._models = (now, models)
+        return models
+
+    # ------------------------------------------------------------------ requests
+    async def handle(
+        self, protocol: Protocol, body: dict[str, Any], headers: dict[str, str]
+    ) -> Response:
+        trace = _Trace()
+        names = responses.ToolNames()
+        if protocol == "anthropic":
+            chat_view = anthropic.request_to_chat(body)
+        elif protocol == "responses":
+            chat_view, names = responses.request_to_chat(body)
+        else:
+            chat_view = body
+        features = Features.of(chat_view)
+        system_text = "\n".join(
+            str(m.get("content"))
+            for m in chat_view.get("messages", [])
+            if m.get("role") in ("system", "developer")
+        )
+        stream = bool(body.get("stream"))
+        trace.set(
+            client_protocol=protocol,
+            requested_model=str(body.get("model")),
+            stream=stream,
+            harness=harness_of(headers.get("user-agent", ""), headers),
+            prompt_excerpt=features.latest_user_text[:300],
+            project_dir=project_dir_of(system_text),
+        )
+        try:
+            decision = await self.router.decide(str(body.get("model") or ""), features)
+        except RoutingError as exc:
+            return self._fail(trace, protocol, exc.status, str(exc))
+        trace.set(
+            mode=decision.mode,
+            decision=decision.route,
+            reason=decision.reason,
+            score=decision.score,
+            decision_ms=decision.decision_ms,
+        )
+        attempts = [
+            _Attempt(self.cloud if decision.route == "cloud" else self.local, decision.model)
+        ]
+        fallback_model = self.settings.local.fallback_model or self.settings.local.model
+        if decision.route == "cloud" and self.local.configured and fallback_model:
+            attempts.append(_Attempt(self.local, fallback_model))
+
+        failures: list[str] = []
+        for attempt in attempts:
+            upstream = attempt.upstream
+            if failures:
+                trace.set(fallback=True, fallback_reason="; ".join(failures))
+            if not upstream.breaker.allow():
+                failures.append(f"{upstream.name} circuit breaker open")
+                continue
+            trace.set(upstream=upstream.name, model=attempt.model)
+            payload = self._payload(
+                protocol, body, chat_view, upstream, attempt.model, decision.mode
+            )
+            self.in_flight[upstream.name] += 1
+            try:
+                opened = await upstream.open(
+                    payload, self._passthrough_headers(protocol, upstream, headers)
+                )
+            except UpstreamFailure as exc:
+                self.in_flight[upstream.name] -= 1
+                upstream.breaker.record_failure(str(exc))
+                failures.append(str(exc))
+                continue
+            except UpstreamClientError as exc:
+                self.in_flight[upstream.name] -= 1
+                upstream.breaker.record_success()  # it answered: the request was at fault
+                return self._client_error(trace, protocol, upstream.protocol, exc)
+            except BaseException:
+                self.in_flight[upstream.name] -= 1
+                upstream.breaker.release()
+                raise
+            trace.set(first_byte_ms=opened.first_byte_ms)
+            stream_adapter = adapter(upstream.protocol, protocol, body, names, attempt.model)
+            if stream:
+                return StreamingResponse(
+                    self._stream(opened, upstream, stream_adapter, trace),
+                    media_type="text/event-stream",
+                    headers={**SSE_HEADERS, **self._route_headers(trace)},
+                )
+            try:
+                return await self._whole(
+                    protocol, opened, upstream, body, names, attempt.model, trace
+                )
+            except UpstreamFailure as exc:
+                upstream.breaker.record_failure(str(exc))
+                failures.append(str(exc))
+            finally:
+                self.in_flight[upstream.name] -= 1
+        return self._fail(
+            trace,
+            protocol,
+            503 if any("breaker" in f for f in failures) else 502,
+            "no upstream could answer: " + "; ".join(failures),
+        )
+
+    def _payload(
+        self,
+        protocol: Protocol,
+        body: dict[str, Any],
+        chat_view: dict[str, Any],
+        upstream: Upstream,
+        model: str,
+        mode: str,
+    ) -> bytes:
+        lean = (
+            upstream.name == "local"
+            and self.settings.local_rewrite
+            and (mode in ("local",) or (mode == "auto" and self.settings.local_rewrite_auto))
+        )
+        if upstream.protocol == protocol:
+            out = {**body, "model": model}
+            return orjson.dumps(rewrite(protocol, out, self.lean_prompt) if lean else out)
+        chat = {**chat_view, "model": model}
+        if lean:
+            chat = rewrite("openai", chat, self.lean_prompt)
+        return orjson.dumps(to_chat.request_for(upstream.protocol, chat))
+
+    @staticmethod
+    def _passthrough_headers(
+        protocol: Protocol, upstream: Upstream, headers: dict[str, str]
+    ) -> dict[str, str]:
+        if protocol == upstream.protocol == "anthropic" and "anthropic-beta" in headers:
+            return {"anthropic-beta": headers["anthropic-beta"]}
+        return {}
+
+    async def _whole(
+        self,
+        protocol: Protocol,
+        opened: Opened,
+        upstream: Upstream,
+        body: dict[str, Any],
+        names: responses.ToolNames,
+        model: str,
+        trace: _Trace,
+    ) -> Response:
+        try:
+            async with asyncio.timeout(self.settings.timeouts.total_s):
+                raw = opened.first_chunk + b"".join([chunk async for chunk in opened.chunks])
+        except (TimeoutError, httpx.HTTPError) as exc:
+            raise UpstreamFailure(
+                "timeout", f"{upstream.name}: reading the answer failed ({exc!r})"
+            ) from None
+        finally:
+            await opened.response.aclose()
+        try:
+            data = orjson.loads(raw)
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            raise UpstreamFailure(
+                "malformed", f"{upstream.name}: answer is not JSON: {raw[:120]!r}"
+            ) from None
+        upstream.breaker.record_success()
+        if upstream.protocol == protocol:
+            content = raw  # untouched
+            usage = data.get("usage") or {}
+            tokens = (
+                usage.get("prompt_tokens", usage.get("input_tokens")),
+                usage.get("completion_tokens", usage.get("output_tokens")),
+            )
+        else:
+            chat = to_chat.response_to_chat(upstream.protocol, data)
+            usage = chat.get("usage") or {}
+            tokens = (usage.get("prompt_tokens"), usage.get("completion_tokens"))
+            if protocol == "anthropic":
+                out = anthropic.response_from_chat(chat, model)
+            elif protocol == "responses":
+                out = responses.response_from_chat(chat, body, names, model)
+            else:
+                out = chat
+            content = orjson.dumps(out)
+        self._record(
+            trace, status="ok", http_status=200, input_tokens=tokens[0], output_tokens=tokens[1]
+        )
+        return Response(content, media_type="application/json", headers=self._route_headers(trace))
+
+    async def _stream(
+        self, opened: Opened, upstream: Upstream, stream_adapter: StreamAdapter, trace: _Trace
+    ) -> AsyncIterator[bytes]:
+        timeouts = self.settings.timeouts
+        pending: asyncio.Task[bytes] | None = None
+        outcome = "client_closed"
+        error: str | None = None
+
+        async def next_chunk() -> bytes:
+            return await anext(opened.chunks)
+
+        try:
+            first = stream_adapter.feed(opened.first_chunk)
+            if first:
+                yield first
+            last_data = time.monotonic()
+            while True:
+                if pending is None:
+                    pending = asyncio.ensure_future(next_chunk())
+                done, _ = await asyncio.wait(
+                    {pending}, timeout=min(timeouts.keepalive_s, timeouts.stall_s)
+                )
+                if not done:
+                    if time.monotonic() - last_data >= timeouts.stall_s:
+                        raise UpstreamFailure(
+                            "stall", f"{upstream.name}: stream stalled for {timeouts.stall_s:g}s"
+                        )
+                    if stream_adapter.at_boundary:
+                        yield KEEPALIVE
+                    continue
+                try:
+                    chunk = pending.result()
+                except StopAsyncIteration:
+                    break
+                finally:
+                    pending = None
+                last_data = time.monotonic()
+                out = stream_adapter.feed(chunk)
+                if out:
+                    yield out
+                if stream_adapter.ended:
+                    break
+            tail = stream_adapter.finish()
+            if tail:
+                yield tail
+            outcome = "ok"
+            upstream.breaker.record_success()
+        except (UpstreamFailure, MalformedStream, UpstreamStreamError, httpx.HTTPError) as exc:
+            outcome, error = "upstream_error", str(exc) or type(exc).__name__
+            upstream.breaker.record_failure(error)
+            yield stream_adapter.error(error)
+        finally:
+            if pending is not None:
+                pending.cancel()
+            if outcome == "client_closed" and stream_adapter.complete:
+                outcome = "ok"  # the client read the last event and hung up first
+                upstream.breaker.record_success()
+            elif outcome == "client_closed":
+                upstream.breaker.release()  # the client left; the upstream did nothing wrong
+            with contextlib.suppress(Exception):
+                await opened.response.aclose()
+            self.in_flight[upstream.name] -= 1
+            self._record(
+                trace,
+                status=outcome,
+                http_status=200,
+                error=error,
+                input_tokens=stream_adapter.input_tokens,
+                output_tokens=stream_adapter.output_tokens,
+            )
+
+    # ------------------------------------------------------------------ helpers
+    def _client_error(
+        self,
+        trace: _Trace,
+        protocol: Protocol,
+        upstream_protocol: Protocol,
+        exc: UpstreamClientError,
+    ) -> Response:
+        if upstream_protocol == protocol:
+            self._record(trace, status="client_error", http_status=exc.status)
+            return Response(exc.body, status_code=exc.status, media_type=exc.content_type)
+        try:
+            data = orjson.loads(exc.body)
+            message = str((data.get("error") or {}).get("message") or data)
+        except (ValueError, AttributeError):
+            message = exc.body.decode(errors="replace")[:500]
+        return self._fail(trace, protocol, exc.status, f"upstream refused the request: {message}")
+
+    def _fail(self, trace: _Trace, protocol: Protocol, status: int, message: str) -> Response:
+        self._record(trace, status="error", http_status=status, error=message)
+        return error_response(protocol, status, message)
+
+    @staticmethod
+    def _route_headers(trace: _Trace) -> dict[str, str]:
+        f = trace.fields
+        return {
+            "x-brainrouter-route": str(f.get("upstream", "")),
+            "x-brainrouter-model": str(f.get("model", "")),
+            "x-brainrouter-fallback": "true" if f.get("fallback") else "false",
+        }
+
+    def _record(self, trace: _Trace, **values: Any) -> None:
+        if self.events is None:
+            return
+        trace.set(total_ms=(time.perf_counter() - trace.started) * 1000, **values)
+        self.events.record(**trace.fields)

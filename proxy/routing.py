@@ -1,0 +1,183 @@
+"""Which upstream a request goes to, and why (P4). `auto` asks a classifier; until the learned
+one is configured, a rule-based classifier stands behind the same interface."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from proxy.settings import AutoRuleSettings, ProxySettings
+
+Route = Literal["cloud", "local"]
+MODES = ("auto", "local", "cloud")
+
+
+@dataclass
+class Features:
+    """What the classifier sees of a request (chat form)."""
+
+    latest_user_text: str
+    total_chars: int
+    turns: int
+    tools: int
+    has_images: bool
+
+    @classmethod
+    def of(cls, chat: dict[str, Any]) -> Features:
+        messages = chat.get("messages") or []
+        latest = ""
+        total = 0
+        images = False
+        for message in messages:
+            content = message.get("content")
+            if isinstance(content, str):
+                total += len(content)
+            elif isinstance(content, list):
+                for part in content:
+                    if isinstance(part, dict):
+                        total += len(str(part.get("text") or ""))
+                        images = images or part.get("type") == "image_url"
+        for message in reversed(messages):
+            if message.get("role") == "user":
+                content = message.get("content")
+                if isinstance(content, str):
+                    latest = content
+                elif isinstance(content, list):
+                    latest = "\n".join(
+                        str(p.get("text") or "") for p in content if isinstance(p, dict)
+                    )
+                break
+        return cls(
+            latest_user_text=latest,
+            total_chars=total,
+            turns=sum(1 for m in messages if m.get("role") == "user"),
+            tools=len(chat.get("tools") or []),
+            has_images=images,
+        )
+
+
+@dataclass
+class Classification:
+    route: Route
+    score: float  # 0..1: how much the request needs the strong (cloud) model
+    reason: str
+
+
+class Classifier(Protocol):
+    async def classify(self, features: Features) -> Classification: ...
+
+
+class RuleClassifier:
+    def __init__(self, rules: AutoRuleSettings) -> None:
+        self.rules = rules
+
+    async def classify(self, features: Features) -> Classification:
+        length = len(features.latest_user_text)
+        if length >= self.rules.cloud_min_chars:
+            return Classification("cloud", 0.8, f"long request ({length} chars)")
+        if features.turns >= self.rules.cloud_min_turns:
+            return Classification("cloud", 0.7, f"long conversation ({features.turns} turns)")
+        score = min(0.49, length / max(1, self.rules.cloud_min_chars))
+        if self.rules.default == "cloud":
+            return Classification("cloud", max(score, 0.5), "rule default")
+        return Classification("local", score, "short request")
+
+
+@dataclass
+class Decision:
+    mode: str  # auto | local | cloud | model
+    route: Route
+    model: str
+    reason: str
+    score: float | None = None
+    decision_ms: float = 0.0
+
+
+class RoutingError(ValueError):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def parse_mode(model: str) -> str | None:
+    name = model.strip()
+    for prefix in ("brainrouter/", "brainrouter-"):
+        if name.lower().startswith(prefix):
+            name = name[len(prefix) :]
+    return name.lower() if name.lower() in MODES else None
+
+
+class Router:
+    def __init__(
+        self,
+        settings: ProxySettings,
+        classifier: Classifier,
+        local_models: Callable[[], Awaitable[list[str]]],
+    ) -> None:
+        self.settings = settings
+        self.classifier = classifier
+        self._local_models = local_models
+
+    def _model_for(self, route: Route) -> str:
+        if route == "cloud":
+            model = self.settings.cloud.model
+        else:
+            model = self.settings.local.model or self.settings.local.fallback_model
+        if not model:
+            raise RoutingError(
+                503, f"proxy.{route}.model is not set: brainrouter does not know which model to ask"
+            )
+        return model
+
+    def _available(self, route: Route) -> bool:
+        upstream = self.settings.cloud if route == "cloud" else self.settings.local
+        return upstream.base_url is not None
+
+    async def decide(self, requested: str, features: Features) -> Decision:
+        started = time.perf_counter()
+        mode = parse_mode(requested)
+        if mode is None:
+            route = await self._where_model_lives(requested)
+            return Decision(
+                "model",
+                route,
+                requested,
+                f"concrete model served by {route}",
+                decision_ms=(time.perf_counter() - started) * 1000,
+            )
+        score: float | None = None
+        if mode == "auto":
+            result = await self.classifier.classify(features)
+            route, reason, score = result.route, result.reason, result.score
+            other: Route = "local" if route == "cloud" else "cloud"
+            if not self._available(route) and self._available(other):
+                reason = f"{reason}; no {route} upstream configured"
+                route = other
+        else:
+            route, reason = (
+                ("cloud", "model=cloud") if mode == "cloud" else ("local", "model=local")
+            )
+        if not self._available(route):
+            raise RoutingError(503, f"no {route} upstream configured (set proxy.{route}.base_url)")
+        return Decision(
+            mode,
+            route,
+            self._model_for(route),
+            reason,
+            score,
+            (time.perf_counter() - started) * 1000,
+        )
+
+    async def _where_model_lives(self, model: str) -> Route:
+        if model in self.settings.local.models:
+            return "local"
+        if model in self.settings.cloud.models:
+            return "cloud"
+        if self._available("local") and model in await self._local_models():
+            return "local"
+        if self._available("cloud"):
+            return "cloud"  # a gateway serves more models than it lists
+        known = ", ".join([*MODES, *self.settings.local.models])
+        raise RoutingError(404, f"unknown model {model!r}; this proxy serves: {known}")

@@ -1,0 +1,98 @@
+"""Settings of the routing proxy: the upstreams, their timeouts, breaker and routing rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Protocol = Literal["openai", "anthropic", "responses"]
+
+
+def _url(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value.rstrip("/")
+
+
+class UpstreamSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str | None = Field(default=None, description="Base URL ending in /v1; unset = none")
+    protocol: Protocol = Field(
+        default="openai",
+        description="openai = chat completions; anthropic = /v1/messages; responses = /v1/responses",
+    )
+    api_key_env: str | None = Field(default=None, description="Env var holding the API key")
+    model: str | None = Field(default=None, description="Model sent for model=cloud / model=local")
+    models: list[str] = Field(default_factory=list, description="Concrete model names served here")
+
+    _check_url = field_validator("base_url")(classmethod(lambda cls, v: _url(v)))
+
+
+class LocalUpstreamSettings(UpstreamSettings):
+    fallback_model: str | None = Field(
+        default=None, description="Model that takes over when the cloud fails (default: model)"
+    )
+
+
+class TimeoutSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    connect_s: float = Field(default=5.0, gt=0)
+    first_byte_s: float = Field(default=60.0, gt=0, description="No first token within → fallback")
+    stall_s: float = Field(default=120.0, gt=0, description="Longest silence inside a stream")
+    total_s: float = Field(default=900.0, gt=0)
+    keepalive_s: float = Field(default=15.0, gt=0, description="SSE comment during silences")
+
+
+class BreakerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    failures: int = Field(default=3, ge=1)
+    cooldown_s: float = Field(default=60.0, gt=0)
+
+
+class AutoRuleSettings(BaseModel):
+    """The rule-based `auto` decision (the classifier replaces it where configured)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cloud_min_chars: int = Field(
+        default=6000, ge=0, description="Latest user turn this long → cloud"
+    )
+    cloud_min_turns: int = Field(default=12, ge=1, description="Conversations this long → cloud")
+    default: Literal["local", "cloud"] = "local"
+
+
+class ProxySettings(BaseModel):
+    """The `proxy:` section of brainrouter.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cloud: UpstreamSettings = Field(
+        default_factory=lambda: UpstreamSettings(api_key_env="BRAINROUTER_CLOUD_API_KEY")
+    )
+    local: LocalUpstreamSettings = Field(default_factory=LocalUpstreamSettings)
+    timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
+    breaker: BreakerSettings = Field(default_factory=BreakerSettings)
+    auto: AutoRuleSettings = Field(default_factory=AutoRuleSettings)
+    local_rewrite: bool = Field(default=True, description="Lean system prompt for local models")
+    local_rewrite_auto: bool = Field(default=True, description="Also when auto decided local")
+    local_system_prompt: Path | None = Field(
+        default=None, description="Replaces prompts/local_system.md"
+    )
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    events_max: int = Field(default=5000, ge=10, description="Routing events kept")
+
+    @field_validator("local_system_prompt")
+    @classmethod
+    def _prompt_file(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            value = value.expanduser()
+            if not value.is_file():
+                raise ValueError(f"file not found: {value}")
+        return value

@@ -1,0 +1,216 @@
+"""Stream adapters: upstream SSE bytes in, client SSE bytes out, whatever the two protocols.
+
+Same protocol on both sides: bytes pass through untouched (only read for usage and checked to
+be well-formed). Different protocols: upstream events → chat chunks → client events.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from typing import Protocol as TypingProtocol
+
+import orjson
+
+from proxy.settings import Protocol
+from proxy.sse import DONE, SSEParser, encode
+from proxy.translate import anthropic, responses, to_chat
+
+
+class MalformedStream(ValueError):
+    pass
+
+
+_TERMINAL = frozenset(
+    {"message_stop", "response.completed", "response.incomplete", "response.failed"}
+)
+
+
+class StreamAdapter(TypingProtocol):
+    at_boundary: bool
+    complete: bool  # the terminal event went out: a client leaving now is a normal end
+
+    @property
+    def ended(self) -> bool:
+        """The upstream sent its terminal event: stop reading."""
+        ...
+
+    input_tokens: int | None
+    output_tokens: int | None
+
+    def feed(self, chunk: bytes) -> bytes: ...
+
+    def finish(self) -> bytes: ...
+
+    def error(self, message: str) -> bytes: ...
+
+
+def _data_json(data: str) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise MalformedStream(f"upstream sent a malformed stream event: {data[:120]!r}") from None
+
+
+def error_event(protocol: Protocol, message: str) -> bytes:
+    if protocol == "anthropic":
+        return encode(anthropic.error_body(500, message), "error")
+    if protocol == "responses":
+        payload = {
+            "type": "error",
+            "code": "server_error",
+            "message": message,
+            "sequence_number": 0,
+        }
+        return encode(payload, "error")
+    return encode({"error": {"message": message, "type": "server_error", "code": None}})
+
+
+class Passthrough:
+    """Forward the upstream's bytes unchanged, a whole event at a time: each event is checked
+    to be well-formed (and read for usage) before it goes out, so a client never receives
+    half an event or garbage, and keep-alive comments fall between events."""
+
+    def __init__(self, protocol: Protocol) -> None:
+        self.protocol = protocol
+        self.parser = SSEParser()
+        self.at_boundary = True
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self._tail = b""
+        self.complete = False
+
+    @property
+    def ended(self) -> bool:
+        return self.complete
+
+    def feed(self, chunk: bytes) -> bytes:
+        data = self._tail + chunk
+        cut = max(data.rfind(b"\n\n") + 2, data.rfind(b"\r\n\r\n") + 4, 0)
+        complete, self._tail = data[:cut], data[cut:]
+        for event in self.parser.feed(complete):
+            if event.data == "[DONE]" or event.event in _TERMINAL:
+                self.complete = True
+            if event.data == "[DONE]":
+                continue
+            parsed = _data_json(event.data)
+            if '"usage"' in event.data and isinstance(parsed, dict):
+                self._usage(parsed)
+        self.at_boundary = not self._tail
+        return complete
+
+    def _usage(self, data: dict[str, Any]) -> None:
+        usage = (
+            data.get("usage")
+            or (data.get("message") or {}).get("usage")
+            or (data.get("response") or {}).get("usage")
+        )
+        if not isinstance(usage, dict):
+            return
+        if self.protocol == "openai":
+            self.input_tokens = usage.get("prompt_tokens", self.input_tokens)
+            self.output_tokens = usage.get("completion_tokens", self.output_tokens)
+        else:
+            if usage.get("input_tokens"):
+                self.input_tokens = usage["input_tokens"]
+            if usage.get("output_tokens") is not None:
+                self.output_tokens = usage["output_tokens"]
+
+    def finish(self) -> bytes:
+        tail, self._tail = self._tail, b""
+        if tail.strip():
+            for event in self.parser.feed(tail + b"\n\n"):
+                if event.data != "[DONE]":
+                    _data_json(event.data)
+            return tail + b"\n\n"
+        return b""
+
+    def error(self, message: str) -> bytes:
+        return error_event(self.protocol, message)
+
+
+class _ChatEncoder:
+    """The client speaks chat completions: chunks are encoded as they are."""
+
+    def __init__(self) -> None:
+        self.chunks = 0
+
+    def feed(self, chunk: dict[str, Any]) -> bytes:
+        return encode(chunk)
+
+    def finish(self) -> bytes:
+        return DONE
+
+    def error(self, message: str) -> bytes:
+        return error_event("openai", message)
+
+
+class Translating:
+    def __init__(
+        self,
+        upstream: Protocol,
+        client: Protocol,
+        body: dict[str, Any],
+        names: responses.ToolNames,
+        model: str,
+    ) -> None:
+        self.parser = SSEParser()
+        self.to_chat = to_chat.stream_decoder(upstream, model)
+        self.client: Any
+        if client == "anthropic":
+            self.client = anthropic.StreamFromChat(model)
+        elif client == "responses":
+            self.client = responses.StreamFromChat(body, names, model)
+        else:
+            self.client = _ChatEncoder()
+        self.at_boundary = True
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.complete = False
+        self.upstream_done = False
+
+    @property
+    def ended(self) -> bool:
+        return self.upstream_done
+
+    def _chunks(self, chunks: list[dict[str, Any]]) -> bytes:
+        out = b""
+        for chunk in chunks:
+            usage = chunk.get("usage")
+            if isinstance(usage, dict):
+                self.input_tokens = usage.get("prompt_tokens", self.input_tokens)
+                self.output_tokens = usage.get("completion_tokens", self.output_tokens)
+            out += self.client.feed(chunk)
+        return out
+
+    def feed(self, chunk: bytes) -> bytes:
+        out = b""
+        for event in self.parser.feed(chunk):
+            if event.data == "[DONE]" or event.event in _TERMINAL:
+                self.upstream_done = True
+            if event.data == "[DONE]":
+                continue
+            out += self._chunks(self.to_chat.feed(event.event, _data_json(event.data)))
+        return out
+
+    def finish(self) -> bytes:
+        out = b""
+        for event in self.parser.flush():
+            if event.data != "[DONE]":
+                out += self._chunks(self.to_chat.feed(event.event, _data_json(event.data)))
+        self.complete = True
+        return out + self.client.finish()
+
+    def error(self, message: str) -> bytes:
+        return self.client.error(message)
+
+
+def adapter(
+    upstream: Protocol,
+    client: Protocol,
+    body: dict[str, Any],
+    names: responses.ToolNames,
+    model: str,
+) -> StreamAdapter:
+    if upstream == client:
+        return Passthrough(client)
+    return Translating(upstream, client, body, names, model)

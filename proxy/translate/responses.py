@@ -1,0 +1,422 @@
+"""OpenAI Responses API ⇄ chat completions: requests, responses and streams.
+
+Codex sends MCP tools as namespaces ({"type": "namespace", "name": "mcp__srv", "tools": [...]})
+and expects function calls back with `namespace` and the tool's own name. A chat upstream only
+knows flat names, so each is flattened to "<namespace>__<name>" and mapped back exactly.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from proxy.sse import encode
+
+
+@dataclass
+class ToolNames:
+    """Flat chat tool name → (namespace, name) as the client declared them."""
+
+    by_flat: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+
+    def flatten(self, namespace: str | None, name: str) -> str:
+        flat = f"{namespace}__{name}" if namespace else name
+        self.by_flat[flat] = (namespace, name)
+        return flat
+
+    def restore(self, flat: str) -> tuple[str | None, str]:
+        return self.by_flat.get(flat, (None, flat))
+
+
+def _content_parts(content: Any) -> Any:
+    if isinstance(content, str):
+        return content
+    parts: list[dict[str, Any]] = []
+    for part in content or []:
+        if not isinstance(part, dict):
+            continue
+        kind = part.get("type")
+        if kind in ("input_text", "output_text", "text", "summary_text"):
+            parts.append({"type": "text", "text": part.get("text", "")})
+        elif kind == "input_image":
+            url = part.get("image_url") or part.get("url")
+            if url:
+                parts.append({"type": "image_url", "image_url": {"url": url}})
+        elif kind == "refusal":
+            parts.append({"type": "text", "text": part.get("refusal", "")})
+    if all(p["type"] == "text" for p in parts):
+        return "\n".join(p["text"] for p in parts)
+    return parts
+
+
+def _function_tool(tool: dict[str, Any], names: ToolNames, namespace: str | None) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": names.flatten(namespace, str(tool.get("name", ""))),
+            "description": tool.get("description") or "",
+            "parameters": tool.get("parameters") or {"type": "object", "properties": {}},
+        },
+    }
+
+
+def request_to_chat(body: dict[str, Any]) -> tuple[dict[str, Any], ToolNames]:
+    names = ToolNames()
+    tools: list[dict[str, Any]] = []
+    for tool in body.get("tools") or []:
+        if not isinstance(tool, dict):
+            continue
+        if tool.get("type") == "function":
+            tools.append(_function_tool(tool, names, None))
+        elif tool.get("type") == "namespace":
+            for inner in tool.get("tools") or []:
+                if isinstance(inner, dict) and inner.get("type", "function") == "function":
+                    tools.append(_function_tool(inner, names, str(tool.get("name", ""))))
+        # Hosted tools (web_search, file_search, local_shell...) have no chat equivalent.
+
+    messages: list[dict[str, Any]] = []
+    if body.get("instructions"):
+        messages.append({"role": "system", "content": str(body["instructions"])})
+    items = body.get("input")
+    if isinstance(items, str):
+        items = [{"type": "message", "role": "user", "content": items}]
+    for item in items or []:
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("type", "message")
+        if kind == "message":
+            role = item.get("role", "user")
+            role = "system" if role == "developer" else role
+            messages.append({"role": role, "content": _content_parts(item.get("content"))})
+        elif kind == "function_call":
+            call = {
+                "id": item.get("call_id") or item.get("id") or "",
+                "type": "function",
+                "function": {
+                    "name": names.flatten(item.get("namespace"), str(item.get("name", ""))),
+                    "arguments": item.get("arguments") or "{}",
+                },
+            }
+            last = messages[-1] if messages else None
+            if last is not None and last["role"] == "assistant" and "tool_calls" in last:
+                last["tool_calls"].append(call)
+            elif (
+                last is not None
+                and last["role"] == "assistant"
+                and isinstance(last.get("content"), str)
+            ):
+                last["tool_calls"] = [call]
+            else:
+                messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+        elif kind == "function_call_output":
+            output = item.get("output")
+            text = output if isinstance(output, str) else _content_parts(output)
+            messages.append(
+                {"role": "tool", "tool_call_id": item.get("call_id", ""), "content": text}
+            )
+        # reasoning items and hosted tool calls are not replayed to a chat model
+
+    chat: dict[str, Any] = {"model": body.get("model"), "messages": messages}
+    if tools:
+        chat["tools"] = tools
+        choice = body.get("tool_choice")
+        if isinstance(choice, str):
+            chat["tool_choice"] = choice
+        elif isinstance(choice, dict) and choice.get("type") == "function":
+            chat["tool_choice"] = {"type": "function", "function": {"name": choice.get("name", "")}}
+        if body.get("parallel_tool_calls") is not None:
+            chat["parallel_tool_calls"] = body["parallel_tool_calls"]
+    if body.get("max_output_tokens") is not None:
+        chat["max_tokens"] = body["max_output_tokens"]
+    for key in ("temperature", "top_p"):
+        if body.get(key) is not None:
+            chat[key] = body[key]
+    if body.get("stream"):
+        chat["stream"] = True
+        chat["stream_options"] = {"include_usage": True}
+    return chat, names
+
+
+def _usage(usage: dict[str, Any] | None) -> dict[str, Any]:
+    usage = usage or {}
+    prompt = int(usage.get("prompt_tokens") or 0)
+    completion = int(usage.get("completion_tokens") or 0)
+    cached = int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
+    return {
+        "input_tokens": prompt,
+        "input_tokens_details": {"cached_tokens": cached},
+        "output_tokens": completion,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": prompt + completion,
+    }
+
+
+def _message_item(text: str, item_id: str, status: str = "completed") -> dict[str, Any]:
+    return {
+        "type": "message",
+        "id": item_id,
+        "status": status,
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": text, "annotations": []}]
+        if text or status == "completed"
+        else [],
+    }
+
+
+def _call_item(
+    call_id: str,
+    flat: str,
+    arguments: str,
+    names: ToolNames,
+    item_id: str,
+    status: str = "completed",
+) -> dict[str, Any]:
+    namespace, name = names.restore(flat)
+    item: dict[str, Any] = {
+        "type": "function_call",
+        "id": item_id,
+        "call_id": call_id,
+        "name": name,
+        "arguments": arguments,
+        "status": status,
+    }
+    if namespace:
+        item["namespace"] = namespace
+    return item
+
+
+def _envelope(
+    body: dict[str, Any],
+    model: str,
+    status: str,
+    output: list[dict[str, Any]],
+    usage: dict[str, Any] | None,
+    response_id: str,
+    created: int,
+) -> dict[str, Any]:
+    return {
+        "id": response_id,
+        "object": "response",
+        "created_at": created,
+        "status": status,
+        "model": model,
+        "output": output,
+        "usage": usage,
+        "error": None,
+        "incomplete_details": {"reason": "max_output_tokens"} if status == "incomplete" else None,
+        "instructions": body.get("instructions"),
+        "metadata": body.get("metadata") or {},
+        "parallel_tool_calls": body.get("parallel_tool_calls", True),
+        "tool_choice": body.get("tool_choice", "auto"),
+        "tools": body.get("tools") or [],
+        "temperature": body.get("temperature"),
+        "top_p": body.get("top_p"),
+        "max_output_tokens": body.get("max_output_tokens"),
+        "text": {"format": {"type": "text"}},
+        "truncation": "disabled",
+        "store": False,
+    }
+
+
+def response_from_chat(
+    chat: dict[str, Any], body: dict[str, Any], names: ToolNames, model: str
+) -> dict[str, Any]:
+    choice = (chat.get("choices") or [{}])[0]
+    message = choice.get("message") or {}
+    output: list[dict[str, Any]] = []
+    text = _content_parts(message.get("content")) if message.get("content") else ""
+    if text:
+        output.append(_message_item(str(text), f"msg_{uuid.uuid4().hex[:24]}"))
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        output.append(
+            _call_item(
+                call.get("id") or f"call_{uuid.uuid4().hex[:24]}",
+                function.get("name", ""),
+                function.get("arguments") or "{}",
+                names,
+                f"fc_{uuid.uuid4().hex[:24]}",
+            )
+        )
+    status = "incomplete" if choice.get("finish_reason") == "length" else "completed"
+    return _envelope(
+        body,
+        model,
+        status,
+        output,
+        _usage(chat.get("usage")),
+        f"resp_{uuid.uuid4().hex[:24]}",
+        int(time.time()),
+    )
+
+
+class StreamFromChat:
+    """Chat completion chunks in, Responses API stream events (as SSE bytes) out."""
+
+    def __init__(self, body: dict[str, Any], names: ToolNames, model: str) -> None:
+        self.body, self.names, self.model = body, names, model
+        self.response_id = f"resp_{uuid.uuid4().hex[:24]}"
+        self.created = int(time.time())
+        self._seq = 0
+        self._started = False
+        self._output: list[dict[str, Any]] = []
+        self._open: dict[str, Any] | None = None  # the item being streamed
+        self._open_key: str | None = None
+        self._usage: dict[str, Any] | None = None
+        self._finish: str | None = None
+
+    def _event(self, kind: str, payload: dict[str, Any]) -> bytes:
+        self._seq += 1
+        return encode({"type": kind, "sequence_number": self._seq, **payload}, kind)
+
+    def _start(self) -> bytes:
+        self._started = True
+        response = _envelope(
+            self.body, self.model, "in_progress", [], None, self.response_id, self.created
+        )
+        return self._event("response.created", {"response": response}) + self._event(
+            "response.in_progress", {"response": response}
+        )
+
+    def _close(self) -> bytes:
+        item, self._open, self._open_key = self._open, None, None
+        if item is None:
+            return b""
+        index = len(self._output)
+        out = b""
+        if item["type"] == "message":
+            text = item["_text"]
+            out += self._event(
+                "response.output_text.done",
+                {
+                    "item_id": item["id"],
+                    "output_index": index,
+                    "content_index": 0,
+                    "text": text,
+                    "logprobs": [],
+                },
+            )
+            part = {"type": "output_text", "text": text, "annotations": []}
+            out += self._event(
+                "response.content_part.done",
+                {"item_id": item["id"], "output_index": index, "content_index": 0, "part": part},
+            )
+            done = _message_item(text, item["id"])
+        else:
+            out += self._event(
+                "response.function_call_arguments.done",
+                {"item_id": item["id"], "output_index": index, "arguments": item["_args"]},
+            )
+            done = _call_item(item["call_id"], item["_flat"], item["_args"], self.names, item["id"])
+        self._output.append(done)
+        return out + self._event("response.output_item.done", {"output_index": index, "item": done})
+
+    def feed(self, chunk: dict[str, Any]) -> bytes:
+        out = b"" if self._started else self._start()
+        if chunk.get("usage"):
+            self._usage = _usage(chunk["usage"])
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") or {}
+            text = delta.get("content")
+            if text:
+                if self._open_key != "text":
+                    out += self._close()
+                    item_id = f"msg_{uuid.uuid4().hex[:24]}"
+                    self._open, self._open_key = (
+                        {"type": "message", "id": item_id, "_text": ""},
+                        "text",
+                    )
+                    index = len(self._output)
+                    out += self._event(
+                        "response.output_item.added",
+                        {"output_index": index, "item": _message_item("", item_id, "in_progress")},
+                    )
+                    out += self._event(
+                        "response.content_part.added",
+                        {
+                            "item_id": item_id,
+                            "output_index": index,
+                            "content_index": 0,
+                            "part": {"type": "output_text", "text": "", "annotations": []},
+                        },
+                    )
+                assert self._open is not None
+                self._open["_text"] += text
+                out += self._event(
+                    "response.output_text.delta",
+                    {
+                        "item_id": self._open["id"],
+                        "output_index": len(self._output),
+                        "content_index": 0,
+                        "delta": text,
+                        "logprobs": [],
+                    },
+                )
+            for call in delta.get("tool_calls") or []:
+                key = f"tool:{call.get('index', 0)}"
+                function = call.get("function") or {}
+                if self._open_key != key:
+                    out += self._close()
+                    item_id = f"fc_{uuid.uuid4().hex[:24]}"
+                    call_id = call.get("id") or f"call_{uuid.uuid4().hex[:24]}"
+                    flat = function.get("name", "")
+                    self._open = {
+                        "type": "function_call",
+                        "id": item_id,
+                        "call_id": call_id,
+                        "_flat": flat,
+                        "_args": "",
+                    }
+                    self._open_key = key
+                    out += self._event(
+                        "response.output_item.added",
+                        {
+                            "output_index": len(self._output),
+                            "item": _call_item(
+                                call_id, flat, "", self.names, item_id, "in_progress"
+                            ),
+                        },
+                    )
+                if function.get("arguments"):
+                    assert self._open is not None
+                    self._open["_args"] += function["arguments"]
+                    out += self._event(
+                        "response.function_call_arguments.delta",
+                        {
+                            "item_id": self._open["id"],
+                            "output_index": len(self._output),
+                            "delta": function["arguments"],
+                        },
+                    )
+            if choice.get("finish_reason"):
+                self._finish = choice["finish_reason"]
+        return out
+
+    def finish(self) -> bytes:
+        out = (b"" if self._started else self._start()) + self._close()
+        status = "incomplete" if self._finish == "length" else "completed"
+        response = _envelope(
+            self.body, self.model, status, self._output, self._usage, self.response_id, self.created
+        )
+        kind = "response.incomplete" if status == "incomplete" else "response.completed"
+        return out + self._event(kind, {"response": response})
+
+    def error(self, message: str) -> bytes:
+        response = _envelope(
+            self.body,
+            self.model,
+            "failed",
+            self._output,
+            self._usage,
+            self.response_id,
+            self.created,
+        )
+        response["error"] = {"code": "server_error", "message": message}
+        return self._event("response.failed", {"response": response})
+
+
+def error_body(status: int, message: str) -> dict[str, Any]:
+    kind = "invalid_request_error" if 400 <= status < 500 else "server_error"
+    return {"error": {"message": message, "type": kind, "param": None, "code": None}}

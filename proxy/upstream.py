@@ -1,0 +1,168 @@
+"""An upstream LLM server: where it is, what it speaks, how it is doing.
+
+`open()` sends a request and waits for the upstream's first byte: everything that can go
+wrong before that (refused connection, timeout, 5xx, 429, silence) is an UpstreamFailure the
+caller may fall back on. After the first byte the answer is committed to the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+
+from proxy.breaker import CircuitBreaker
+from proxy.settings import Protocol, TimeoutSettings, UpstreamSettings
+
+PATHS: dict[Protocol, str] = {
+    "openai": "/chat/completions",
+    "anthropic": "/messages",
+    "responses": "/responses",
+}
+FailureKind = Literal["connect", "timeout", "status", "first_byte", "stall", "malformed"]
+
+
+class UpstreamFailure(Exception):
+    """The upstream failed in a way another upstream may do better (P6)."""
+
+    def __init__(self, kind: FailureKind, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+
+
+class UpstreamClientError(Exception):
+    """The upstream refused the request itself (4xx other than 429): not retried elsewhere."""
+
+    def __init__(self, status: int, body: bytes, content_type: str) -> None:
+        super().__init__(f"upstream answered HTTP {status}")
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+
+
+@dataclass
+class Opened:
+    """A response whose status was good and whose first chunk has arrived."""
+
+    response: httpx.Response
+    first_chunk: bytes
+    chunks: AsyncIterator[bytes]
+    first_byte_ms: float
+
+
+class Upstream:
+    def __init__(
+        self,
+        name: Literal["cloud", "local"],
+        settings: UpstreamSettings,
+        client: httpx.AsyncClient,
+        timeouts: TimeoutSettings,
+        breaker: CircuitBreaker,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.client = client
+        self.timeouts = timeouts
+        self.breaker = breaker
+        self.last_latency_ms: float | None = None
+
+    @property
+    def configured(self) -> bool:
+        return self.settings.base_url is not None
+
+    @property
+    def protocol(self) -> Protocol:
+        return self.settings.protocol
+
+    def url(self) -> str:
+        return f"{self.settings.base_url}{PATHS[self.protocol]}"
+
+    def headers(self, passthrough: dict[str, str] | None = None) -> dict[str, str]:
+        headers = {"content-type": "application/json", **(passthrough or {})}
+        key = os.environ.get(self.settings.api_key_env) if self.settings.api_key_env else None
+        if key:
+            if self.protocol == "anthropic":
+                headers["x-api-key"] = key
+            else:
+                headers["authorization"] = f"Bearer {key}"
+        if self.protocol == "anthropic":
+            headers.setdefault("anthropic-version", "2023-06-01")
+        return headers
+
+    async def open(self, body: bytes, headers: dict[str, str] | None = None) -> Opened:
+        started = time.perf_counter()
+        request = self.client.build_request(
+            "POST",
+            self.url(),
+            content=body,
+            headers=self.headers(headers),
+            timeout=httpx.Timeout(
+                self.timeouts.total_s, connect=self.timeouts.connect_s, read=self.timeouts.stall_s
+            ),
+        )
+        try:
+            async with asyncio.timeout(self.timeouts.first_byte_s):
+                response = await self.client.send(request, stream=True)
+        except TimeoutError:
+            raise UpstreamFailure(
+                "first_byte", f"{self.name}: no answer within {self.timeouts.first_byte_s:g}s"
+            ) from None
+        except httpx.ConnectError as exc:
+            raise UpstreamFailure("connect", f"{self.name}: cannot connect ({exc})") from None
+        except httpx.TimeoutException as exc:
+            raise UpstreamFailure("timeout", f"{self.name}: {type(exc).__name__}") from None
+        except httpx.HTTPError as exc:
+            raise UpstreamFailure("connect", f"{self.name}: {exc!r}") from None
+        if response.status_code >= 400:
+            try:
+                payload = await asyncio.wait_for(response.aread(), self.timeouts.stall_s)
+            except (TimeoutError, httpx.HTTPError):
+                payload = b""
+            finally:
+                await response.aclose()
+            if response.status_code == 429 or response.status_code >= 500:
+                raise UpstreamFailure(
+                    "status",
+                    f"{self.name}: HTTP {response.status_code} {payload[:200]!r}",
+                    status=response.status_code,
+                )
+            raise UpstreamClientError(
+                response.status_code,
+                payload,
+                response.headers.get("content-type", "application/json"),
+            )
+        chunks = response.aiter_raw()
+        remaining = max(0.001, self.timeouts.first_byte_s - (time.perf_counter() - started))
+        try:
+            first = b""
+            while not first:  # skip empty reads
+                first = await asyncio.wait_for(anext(chunks), remaining)
+        except TimeoutError:
+            await response.aclose()
+            raise UpstreamFailure(
+                "first_byte", f"{self.name}: no first token within {self.timeouts.first_byte_s:g}s"
+            ) from None
+        except StopAsyncIteration:
+            await response.aclose()
+            raise UpstreamFailure("malformed", f"{self.name}: empty response") from None
+        except httpx.HTTPError as exc:
+            await response.aclose()
+            raise UpstreamFailure("connect", f"{self.name}: {exc!r}") from None
+        first_byte_ms = (time.perf_counter() - started) * 1000
+        self.last_latency_ms = first_byte_ms
+        return Opened(response, first, chunks, first_byte_ms)
+
+    async def get_json(self, path: str) -> object:
+        response = await self.client.get(
+            f"{self.settings.base_url}{path}",
+            headers=self.headers(),
+            timeout=self.timeouts.connect_s,
+        )
+        response.raise_for_status()
+        return response.json()
