@@ -19,7 +19,7 @@ from mcp_server.security import HostOriginGuard, allowed_hosts
 from mcp_server.tools import build_mcp
 from mcp_server.wiring import ProxyRuntime, ReviewRuntime
 from proxy.routes import proxy_routes
-from review.web import review_router
+from review.web import review_config_router, review_router
 
 log = logging.getLogger("brainrouter")
 # Long review rounds do not hold shutdown hostage: past this, they are cancelled and recorded
@@ -53,6 +53,7 @@ def build_app(settings: Settings) -> FastAPI:
     )
     app.router.routes.extend(proxy_routes(proxy.service, proxy.events))
     app.include_router(review_router(runtime.service, csrf_token=secrets.token_urlsafe(32)))
+    app.include_router(review_config_router(runtime.service))
 
     @app.get("/health")
     async def health() -> dict[str, Any]:

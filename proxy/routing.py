@@ -46,7 +46,9 @@ class Features:
                     latest = content
                 elif isinstance(content, list):
                     latest = "\n".join(
-                        str(p.get("text") or "") for p in content if isinstance(p, dict)
+                        str(p.get("text") or "")
+                        for p in content
+                        if isinstance(p, dict) and p.get("type") == "text"
                     )
                 break
         return cls(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -43,6 +44,8 @@ from review.runtime_config import ReviewConfigStore
 from review.settings import ReviewSettings
 from review.store import Store
 from review.verdict import Finding, UnparseableAnswer, Verdict, human_verdict, parse_verdict
+
+log = logging.getLogger("brainrouter.review")
 
 ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
 ReviewerFactory = Callable[[Literal["local", "cloud"], str | None], Reviewer]
@@ -133,6 +136,7 @@ class ReviewService:
                 self._finish, session.id, round_row.id, built, outcome
             )
         except BaseException:
+            log.warning("review round %d of %s interrupted", round_row.iteration, request.task_id)
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(self._mark_interrupted, round_row.id)
             raise

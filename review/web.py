@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, get_args
 
+import anyio
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
@@ -17,6 +18,7 @@ from review.errors import ReviewInputError, SessionNotFound
 from review.loop import ReviewService
 from review.request import ReviewRequest
 from review.results import ReviewResult, SessionDetails, SessionList, SessionStatus
+from review.settings import ReviewMode
 
 ServiceGetter = Callable[[], Awaitable[ReviewService]]
 _TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -48,6 +50,17 @@ class ContinueBody(_Body):
 
 class LgtmBody(_Body):
     session_id: str = Field(alias="sessionId", min_length=1)
+
+
+class ReviewConfigBody(_Body):
+    mode: ReviewMode
+    local_model: str | None = Field(default=None, alias="localModel", max_length=256)
+
+
+class ReviewConfigOut(BaseModel):
+    mode: ReviewMode
+    local_model: str | None
+    available_reviewers: list[str]
 
 
 def review_router(get_service: ServiceGetter, csrf_token: str) -> APIRouter:
@@ -132,5 +145,30 @@ def review_router(get_service: ServiceGetter, csrf_token: str) -> APIRouter:
             raise HTTPException(403, "invalid or missing CSRF token: reload the page and try again")
         await run((await get_service()).resolve(session_id, feedback))
         return RedirectResponse(f"/review/session/{session_id}", status_code=303)
+
+    return router
+
+
+def review_config_router(get_service: ServiceGetter) -> APIRouter:
+    """GET|POST /api/review-config: the review mode in force (R7), kept across restarts."""
+    router = APIRouter(prefix="/api")
+
+    async def current(service: ReviewService) -> ReviewConfigOut:
+        mode, local_model = await anyio.to_thread.run_sync(service.config.get)
+        return ReviewConfigOut(
+            mode=mode,
+            local_model=local_model,
+            available_reviewers=list(service.config.available_reviewers()),
+        )
+
+    @router.get("/review-config")
+    async def get_config() -> ReviewConfigOut:
+        return await current(await get_service())
+
+    @router.post("/review-config")
+    async def set_config(body: ReviewConfigBody) -> ReviewConfigOut:
+        service = await get_service()
+        await anyio.to_thread.run_sync(service.config.set, body.mode, body.local_model)
+        return await current(service)
 
     return router

@@ -299,3 +299,35 @@ def test_serve_refuses_a_bad_config(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "server.port" in proc.stderr
+
+
+def test_review_config_is_validated_and_survives_a_restart(
+    tmp_path: Path, fake_llm: FakeLLM
+) -> None:
+    d = Daemon(_env(tmp_path, fake_llm), tmp_path / "cfg.log").start()
+    try:
+        url = f"{d.url}/api/review-config"
+        assert httpx.get(url).json() == {
+            "mode": "local",
+            "local_model": None,
+            "available_reviewers": ["local"],
+        }
+        bad = httpx.post(url, json={"mode": "sometimes"})
+        assert bad.status_code == 422 and "mode" in bad.text
+        assert httpx.post(url, data={"mode": "cloud"}).status_code == 422  # form posts are not JSON
+        assert (
+            httpx.post(
+                url, json={"mode": "cloud"}, headers={"Origin": "http://evil.example"}
+            ).status_code
+            == 403
+        )
+        saved = httpx.post(url, json={"mode": "local", "localModel": "qwen-coder"}).json()
+        assert saved["local_model"] == "qwen-coder"
+        assert httpx.post(url, json={"mode": "cloud"}).json()["mode"] == "cloud"
+    finally:
+        d.stop()
+    again = Daemon(_env(tmp_path, fake_llm), tmp_path / "cfg2.log").start()
+    try:
+        assert httpx.get(f"{again.url}/api/review-config").json()["mode"] == "cloud"
+    finally:
+        again.stop()

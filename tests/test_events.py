@@ -1,0 +1,40 @@
+from pathlib import Path
+
+from proxy.events import MIGRATIONS, MIGRATIONS_TABLE, EventRecorder, harness_of, project_dir_of
+from review.migrations import migrate
+from review.store import Store
+
+
+def test_project_dir_and_harness_detection() -> None:
+    assert project_dir_of("blah\nWorking directory: /home/me/app\nmore") == "/home/me/app"
+    assert (
+        project_dir_of("<environment_context><cwd>/srv/x</cwd></environment_context>") == "/srv/x"
+    )
+    assert project_dir_of("nothing here") is None
+    assert harness_of("claude-cli/2.1.3 (external, cli)", {}) == "claude-code"
+    assert harness_of("codex_cli_rs/0.160.0", {}) == "codex"
+    assert harness_of("", {"x-app": "cli"}) == "claude-code"
+
+
+async def test_events_are_written_in_batches_and_pruned(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'e.db'}")
+    with store.engine.begin() as conn:
+        migrate(conn, MIGRATIONS, table=MIGRATIONS_TABLE)
+    recorder = EventRecorder(store.engine, max_events=10)
+    for i in range(25):
+        recorder.record(
+            mode="auto",
+            upstream="local" if i % 5 else "cloud",
+            status="ok",
+            fallback=i == 3,
+            prompt_excerpt="x" * 1000,
+            input_tokens=1,
+            output_tokens=2,
+        )
+    recent = await recorder.recent(100)
+    assert len(recent) == 10  # pruned to max_events when written
+    assert all(len(e["prompt_excerpt"]) == 300 for e in recent)
+    stats = await recorder.stats()
+    assert stats["total"] == 10
+    await recorder.stop()
+    store.close()

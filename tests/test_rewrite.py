@@ -1,0 +1,56 @@
+from typing import Any
+
+from proxy.rewrite import rewrite
+
+LEAN = "LEAN PROMPT"
+
+
+def test_chat_rewrite_keeps_tools_and_conversation() -> None:
+    body: dict[str, Any] = {
+        "model": "m",
+        "tools": [{"type": "function"}],
+        "messages": [
+            {"role": "system", "content": "long"},
+            {"role": "developer", "content": "rules"},
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "yo"},
+        ],
+    }
+    out = rewrite("openai", body, LEAN)
+    assert out["messages"] == [
+        {"role": "system", "content": LEAN},
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "yo"},
+    ]
+    assert out["tools"] == body["tools"]
+    assert body["messages"][0]["content"] == "long"  # the original is not modified
+
+
+def test_anthropic_rewrite() -> None:
+    out = rewrite(
+        "anthropic",
+        {
+            "system": [{"type": "text", "text": "long"}],
+            "messages": [{"role": "user", "content": "hi"}, {"role": "system", "content": "mid"}],
+            "tools": [1],
+        },
+        LEAN,
+    )
+    assert out == {"system": LEAN, "messages": [{"role": "user", "content": "hi"}], "tools": [1]}
+
+
+def test_responses_rewrite() -> None:
+    out = rewrite(
+        "responses",
+        {
+            "instructions": "long",
+            "input": [
+                {"type": "message", "role": "developer", "content": "rules"},
+                {"type": "message", "role": "user", "content": "hi"},
+                {"type": "function_call_output", "call_id": "c", "output": "x"},
+            ],
+        },
+        LEAN,
+    )
+    assert out["instructions"] == LEAN
+    assert [i.get("role", i["type"]) for i in out["input"]] == ["user", "function_call_output"]
