@@ -113,8 +113,9 @@ class Upstream:
             raise UpstreamFailure(
                 "first_byte", f"{self.name}: no answer within {self.timeouts.first_byte_s:g}s"
             ) from None
-        except httpx.ConnectError as exc:
-            raise UpstreamFailure("connect", f"{self.name}: cannot connect ({exc})") from None
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            cause = exc.__cause__ or exc
+            raise UpstreamFailure("connect", f"{self.name}: cannot connect ({cause})") from None
         except httpx.TimeoutException as exc:
             raise UpstreamFailure("timeout", f"{self.name}: {type(exc).__name__}") from None
         except httpx.HTTPError as exc:

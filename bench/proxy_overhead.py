@@ -1,0 +1,255 @@
+"""What brainrouter's proxy adds on top of a fast upstream, measured on this machine.
+
+    .venv/bin/python bench/proxy_overhead.py [--rounds 15] [--per-round 40] [--seconds 5]
+                                             [--peer URL] [--json-out FILE]
+
+Starts bench/mock_upstream.py and `brainrouter serve` (routing model=cloud to the mock), then:
+  1. added latency: interleaved rounds of sequential requests, direct vs through the proxy;
+     the median of the per-round median differences, and p99 of each side;
+  2. streaming time to first byte, direct vs proxy, the same way;
+  3. throughput at concurrency 1, 16 and 64 (keep-alive connections, for --seconds each);
+  4. the daemon's memory (RSS) after the load, without a model loaded.
+--peer URL measures another gateway (its /v1/chat/completions routed to the same mock, e.g. a
+LiteLLM proxy started by hand) in the same run. Prints a table, then one line of JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+HERE = Path(__file__).parent
+BODY = json.dumps({"model": "cloud", "messages": [{"role": "user", "content": "say ok"}]}).encode()
+STREAM_BODY = json.dumps(
+    {"model": "cloud", "messages": [{"role": "user", "content": "say ok"}], "stream": True}
+).encode()
+
+
+class Conn:
+    """A minimal keep-alive HTTP/1.1 client: the load generator must cost less than what it
+    measures, on 2 cores shared with the proxy and the mock."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.host, self.port, self.path = (
+            parts.hostname or "127.0.0.1",
+            parts.port or 80,
+            parts.path,
+        )
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> Conn:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        return self
+
+    async def post(self, body: bytes) -> tuple[float, float]:
+        """Returns (seconds to the first body byte, seconds to the end)."""
+        assert self.reader is not None and self.writer is not None
+        start = time.perf_counter()
+        self.writer.write(
+            b"POST %s HTTP/1.1\r\nhost: %s:%d\r\ncontent-type: application/json\r\n"
+            b"content-length: %d\r\n\r\n%s"
+            % (self.path.encode(), self.host.encode(), self.port, len(body), body)
+        )
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(head.split(b"\r\n")[0].decode())
+        lowered = head.lower()
+        if b"transfer-encoding: chunked" in lowered:
+            first = None
+            while True:
+                size = int((await self.reader.readline()).strip(), 16)
+                if first is None:
+                    first = time.perf_counter() - start
+                if size == 0:
+                    await self.reader.readline()
+                    break
+                await self.reader.readexactly(size + 2)
+            return first, time.perf_counter() - start
+        length = int(lowered.split(b"content-length:")[1].split(b"\r\n")[0])
+        await self.reader.readexactly(length)
+        elapsed = time.perf_counter() - start
+        return elapsed, elapsed
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def sequential(
+    targets: dict[str, str], rounds: int, per_round: int, body: bytes, which: int
+) -> dict[str, list[list[float]]]:
+    conns = {name: await Conn(url).open() for name, url in targets.items()}
+    for conn in conns.values():  # warm up
+        for _ in range(20):
+            await conn.post(body)
+    samples: dict[str, list[list[float]]] = {name: [] for name in targets}
+    for _ in range(rounds):
+        for name, conn in conns.items():  # interleaved: each round measures every target
+            samples[name].append([(await conn.post(body))[which] * 1000 for _ in range(per_round)])
+    for conn in conns.values():
+        conn.close()
+    return samples
+
+
+async def throughput(url: str, concurrency: int, seconds: float) -> float:
+    conns = [await Conn(url).open() for _ in range(concurrency)]
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker(conn: Conn) -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            await conn.post(BODY)
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(c) for c in conns))
+    elapsed = time.perf_counter() - started
+    for conn in conns:
+        conn.close()
+    return done / elapsed
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _summary(
+    samples: dict[str, list[list[float]]], base: str = "direct"
+) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for name, rounds in samples.items():
+        flat = [v for r in rounds for v in r]
+        entry = {"p50_ms": statistics.median(flat), "p99_ms": _p(flat, 0.99)}
+        if name != base:
+            diffs = [
+                statistics.median(r) - statistics.median(b)
+                for r, b in zip(rounds, samples[base], strict=True)
+            ]
+            entry["added_p50_ms"] = statistics.median(diffs)
+            entry["added_p99_ms"] = entry["p99_ms"] - _p(
+                [v for r in samples[base] for v in r], 0.99
+            )
+        out[name] = entry
+    return out
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait(url: str, timeout: float = 30.0) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(url)
+
+
+def _rss_mb(pid: int) -> tuple[float, float]:
+    fields = dict(
+        line.split(":", 1)
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if ":" in line
+    )
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--per-round", type=int, default=40)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--peer", help="another gateway's base URL (…/v1) routed to the same mock")
+    parser.add_argument("--json-out", type=Path)
+    args = parser.parse_args()
+
+    mock_port, proxy_port = _free_port(), _free_port()
+    tmp = Path(tempfile.mkdtemp(prefix="brainrouter-bench-"))
+    env = {
+        **os.environ,
+        "BRAINROUTER_SERVER__PORT": str(proxy_port),
+        "BRAINROUTER_DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
+        "BRAINROUTER_PROXY__CLOUD__BASE_URL": f"http://127.0.0.1:{mock_port}/v1",
+        "BRAINROUTER_PROXY__CLOUD__MODEL": "bench",
+        "BRAINROUTER_LOG_LEVEL": "warning",
+    }
+    mock = subprocess.Popen([sys.executable, str(HERE / "mock_upstream.py"), str(mock_port)])
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).parent / "brainrouter"), "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait(f"http://127.0.0.1:{proxy_port}/health")
+        targets = {
+            "direct": f"http://127.0.0.1:{mock_port}/v1/chat/completions",
+            "brainrouter": f"http://127.0.0.1:{proxy_port}/v1/chat/completions",
+        }
+        if args.peer:
+            targets["peer"] = args.peer.rstrip("/") + "/chat/completions"
+        latency = _summary(asyncio.run(sequential(targets, args.rounds, args.per_round, BODY, 1)))
+        ttfb = _summary(
+            asyncio.run(sequential(targets, args.rounds, args.per_round, STREAM_BODY, 0))
+        )
+        rps = {
+            name: {c: asyncio.run(throughput(url, c, args.seconds)) for c in (1, 16, 64)}
+            for name, url in targets.items()
+        }
+        rss, peak = _rss_mb(daemon.pid)
+    finally:
+        daemon.terminate()
+        mock.terminate()
+        daemon.wait(10)
+        mock.wait(10)
+
+    print(
+        f"{'target':<12}{'p50 ms':>9}{'p99 ms':>9}{'added p50':>11}{'ttfb p50':>10}{'ttfb +':>8}"
+        f"{'rps c=1':>9}{'c=16':>8}{'c=64':>8}"
+    )
+    for name in targets:
+        lat, first = latency[name], ttfb[name]
+        print(
+            f"{name:<12}{lat['p50_ms']:>9.2f}{lat['p99_ms']:>9.2f}{lat.get('added_p50_ms', 0):>11.2f}"
+            f"{first['p50_ms']:>10.2f}{first.get('added_p50_ms', 0):>8.2f}"
+            f"{rps[name][1]:>9.0f}{rps[name][16]:>8.0f}{rps[name][64]:>8.0f}"
+        )
+    print(f"brainrouter daemon memory: {rss:.0f} MB RSS now, {peak:.0f} MB peak (no model loaded)")
+    result = {
+        "latency": latency,
+        "stream_first_byte": ttfb,
+        "throughput_rps": rps,
+        "daemon_rss_mb": rss,
+        "daemon_peak_rss_mb": peak,
+    }
+    print(json.dumps(result))
+    if args.json_out:
+        args.json_out.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
