@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -137,6 +138,159 @@ def sessions(
     out = asyncio.run(fetch())
     if out:
         typer.echo(out)
+
+
+@app.command("eval")
+def eval_router(
+    data: Annotated[
+        list[Path], typer.Option("--data", help="JSONL: id, prompt, weak_score, strong_score")
+    ],
+    scores_out: Annotated[
+        Path | None, typer.Option("--scores-out", help="Write {id, score} per record")
+    ] = None,
+    router: Annotated[
+        str, typer.Option(help="configured | rules | length | random")
+    ] = "configured",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Score labelled prompts with the router; print APGR, CPT(50%), CPT(80%) and latency."""
+    import asyncio as aio
+
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from proxy.classifier.evaluation import DataError, load_records, run
+    from proxy.pipeline import default_classifier
+    from proxy.routing import RuleClassifier
+
+    settings = _settings(config)
+    if router not in {"configured", "rules", "length", "random"}:
+        typer.echo(
+            f"brainrouter: --router must be configured, rules, length or random, not {router!r}",
+            err=True,
+        )
+        raise typer.Exit(2)
+    classifier = {
+        "configured": lambda: default_classifier(settings.proxy),
+        "rules": lambda: RuleClassifier(settings.proxy.auto),
+    }.get(router, lambda: router)()
+    console = Console(stderr=True)
+    table = Table(
+        "file",
+        "records",
+        "weak acc",
+        "strong acc",
+        "APGR",
+        "CPT(50%)",
+        "CPT(80%)",
+        "p50 ms",
+        "p99 ms",
+    )
+    results = []
+    scores_file = scores_out.open("w") if scores_out else None
+    try:
+        for path in data:
+            try:
+                records = load_records(path)
+            except DataError as exc:
+                typer.echo(f"brainrouter: {exc}", err=True)
+                raise typer.Exit(2) from None
+            with Progress(console=console, transient=True, disable=as_json) as progress:
+                task = progress.add_task(f"scoring {path.name}", total=len(records))
+                result = aio.run(run(classifier, records, partial(progress.advance, task)))
+            m = result.metrics
+            table.add_row(
+                path.name,
+                str(m.count),
+                f"{m.weak_accuracy:.3f}",
+                f"{m.strong_accuracy:.3f}",
+                f"{m.apgr:.3f}",
+                f"{m.cpt50:.3f}",
+                f"{m.cpt80:.3f}",
+                f"{result.latency(0.5):.2f}",
+                f"{result.latency(0.99):.2f}",
+            )
+            results.append(
+                {
+                    "file": str(path),
+                    "records": m.count,
+                    "apgr": m.apgr,
+                    "cpt50": m.cpt50,
+                    "cpt80": m.cpt80,
+                    "weak_accuracy": m.weak_accuracy,
+                    "strong_accuracy": m.strong_accuracy,
+                    "latency_p50_ms": result.latency(0.5),
+                    "latency_p99_ms": result.latency(0.99),
+                }
+            )
+            if scores_file is not None:
+                for record, score in zip(records, result.scores, strict=True):
+                    scores_file.write(json.dumps({"id": record.id, "score": score}) + "\n")
+    finally:
+        if scores_file is not None:
+            scores_file.close()
+    if as_json:
+        typer.echo(json.dumps({"router": router, "results": results}, indent=2))
+    else:
+        Console().print(table)
+
+
+@app.command()
+def calibrate(
+    data: Annotated[
+        list[Path], typer.Option("--data", help="JSONL files with prompts (labels not needed)")
+    ],
+    cloud_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of requests to send to the cloud")
+    ] = 0.3,
+    config: ConfigOption = None,
+) -> None:
+    """Find the classifier threshold that sends a target share of requests to the cloud."""
+    import asyncio as aio
+
+    from proxy.classifier.evaluation import DataError, features_of
+    from proxy.pipeline import default_classifier
+
+    settings = _settings(config)
+    classifier = default_classifier(settings.proxy)
+    prompts: list[str] = []
+    for path in data:
+        if not path.is_file():
+            typer.echo(f"brainrouter: {path}: no such file", err=True)
+            raise typer.Exit(2)
+        for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+            if line.strip():
+                try:
+                    prompts.append(str(json.loads(line)["prompt"]))
+                except (ValueError, KeyError, TypeError):
+                    typer.echo(
+                        f"brainrouter: {path}:{number}: expected a JSON object with a prompt",
+                        err=True,
+                    )
+                    raise typer.Exit(2) from None
+
+    async def scores() -> list[float]:
+        return [(await classifier.classify(features_of(p))).score for p in prompts]
+
+    try:
+        ordered = sorted(aio.run(scores()))
+    except DataError as exc:  # pragma: no cover - defensive
+        typer.echo(f"brainrouter: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not ordered:
+        typer.echo("brainrouter: no prompts found", err=True)
+        raise typer.Exit(2)
+    index = min(len(ordered) - 1, max(0, round((1 - cloud_share) * len(ordered))))
+    threshold = ordered[index]
+    typer.echo(
+        f"threshold {threshold:.4f} sends {cloud_share:.0%} of {len(ordered)} prompts to the cloud"
+    )
+    typer.echo(
+        f"set it in brainrouter.yaml:\n  proxy:\n    classifier:\n      threshold: {threshold:.4f}"
+    )
+    typer.echo(f"or: export BRAINROUTER_PROXY__CLASSIFIER__THRESHOLD={threshold:.4f}")
 
 
 @app.command()

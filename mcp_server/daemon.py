@@ -17,7 +17,8 @@ from fastapi.responses import RedirectResponse
 from mcp_server.config import Settings
 from mcp_server.security import HostOriginGuard, allowed_hosts
 from mcp_server.tools import build_mcp
-from mcp_server.wiring import ProxyRuntime, ReviewRuntime
+from mcp_server.wiring import ProxyRuntime, ReviewRuntime, review_decider
+from proxy.embedded import embedded_routes
 from proxy.routes import proxy_routes
 from review.web import review_config_router, review_router
 
@@ -33,6 +34,7 @@ def build_app(settings: Settings) -> FastAPI:
 
     # Open and migrate the database now: a bad database_url fails at start, not later.
     proxy = ProxyRuntime(settings, runtime.open_store())
+    runtime.auto_decider = review_decider(proxy.classifier)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -52,6 +54,7 @@ def build_app(settings: Settings) -> FastAPI:
         HostOriginGuard, hosts=allowed_hosts(settings.server.host, settings.server.public_url)
     )
     app.router.routes.extend(proxy_routes(proxy.service, proxy.events))
+    app.router.routes.extend(embedded_routes(proxy.model))
     app.include_router(review_router(runtime.service, csrf_token=secrets.token_urlsafe(32)))
     app.include_router(review_config_router(runtime.service))
 

@@ -10,7 +10,9 @@ from mcp_server.config import Settings
 if TYPE_CHECKING:
     import httpx
 
-    from review.loop import ReviewService
+    from proxy.routing import Classifier
+    from review.loop import AutoDecider, ReviewService
+    from review.prompt import BuiltPrompt
     from review.reviewer import Reviewer
     from review.store import Store
 
@@ -25,6 +27,8 @@ class ReviewRuntime:
         self._http: httpx.AsyncClient | None = None
         self._store: Store | None = None
         self._lock = asyncio.Lock()
+        # Set by the daemon: review's `auto` mode asks the proxy's classifier (R7).
+        self.auto_decider: AutoDecider | None = None
 
     async def service(self) -> ReviewService:
         if self._service is None:
@@ -57,7 +61,13 @@ class ReviewRuntime:
         def reviewer(mode: Literal["local", "cloud"], model: str | None) -> Reviewer:
             return ChatCompletionsReviewer(mode, getattr(review, mode), http, model=model)
 
-        return ReviewService(store, review, reviewer, public_url=self.settings.server.url)
+        return ReviewService(
+            store,
+            review,
+            reviewer,
+            public_url=self.settings.server.url,
+            auto_decider=self.auto_decider,
+        )
 
     async def shutdown(self) -> int:
         """Record rounds in flight as interrupted, then close; returns how many there were."""
@@ -75,21 +85,37 @@ class ReviewRuntime:
 
 
 class ProxyRuntime:
-    """The proxy side-car: one pooled HTTP client, the event recorder, the proxy service.
-    Its tables live in the review store's database, migrated here (the daemon wires both)."""
+    """The proxy side-car: one pooled HTTP client, the event recorder, the shared model server,
+    the classifier and the proxy service. Its tables live in the review store's database,
+    migrated here (the daemon wires both)."""
 
     def __init__(self, settings: Settings, store: Store) -> None:
         import httpx
+        from httpx_aiohttp import AiohttpTransport
 
+        from proxy.classifier.judge import model_judge
+        from proxy.embedded import MODEL_NAME, PREFIX
         from proxy.events import MIGRATIONS, MIGRATIONS_TABLE, EventRecorder
-        from proxy.pipeline import ProxyService
+        from proxy.model_server import ModelServer
+        from proxy.pipeline import ProxyService, default_classifier
         from review.migrations import migrate
 
         with store.engine.begin() as conn:
             migrate(conn, MIGRATIONS, table=MIGRATIONS_TABLE)
-        from httpx_aiohttp import AiohttpTransport
-
-        timeouts = settings.proxy.timeouts
+        proxy = settings.proxy
+        self.model = ModelServer(proxy.model)
+        if proxy.local.base_url is None and proxy.model.enabled:
+            # No local LLM server configured: the in-process model serves model=local.
+            local = proxy.local.model_copy(
+                update={
+                    "base_url": f"{_loopback_url(settings)}{PREFIX}",
+                    "protocol": "openai",
+                    "model": proxy.local.model or MODEL_NAME,
+                    "fallback_model": proxy.local.fallback_model or MODEL_NAME,
+                }
+            )
+            proxy = proxy.model_copy(update={"local": local})
+        timeouts = proxy.timeouts
         limits = httpx.Limits(max_connections=512, max_keepalive_connections=128)
         # httpcore's pool scans every pooled connection (a select() each) for every request,
         # which caps a busy proxy at a few hundred requests/s; aiohttp's pool does not.
@@ -98,8 +124,11 @@ class ProxyRuntime:
             timeout=httpx.Timeout(timeouts.total_s, connect=timeouts.connect_s),
             limits=limits,
         )
-        self.events = EventRecorder(store.engine, settings.proxy.events_max)
-        self.service = ProxyService(settings.proxy, self.http, self.events)
+        self.events = EventRecorder(store.engine, proxy.events_max)
+        self.classifier = default_classifier(proxy, model_judge(self.model))
+        self.service = ProxyService(
+            proxy, self.http, self.events, self.classifier, model=self.model
+        )
 
     async def start(self) -> None:
         await self.events.start()
@@ -107,3 +136,25 @@ class ProxyRuntime:
     async def aclose(self) -> None:
         await self.events.stop()
         await self.http.aclose()
+        self.model.close()
+
+
+def _loopback_url(settings: Settings) -> str:
+    host = settings.server.host
+    if host in {"0.0.0.0", "::", ""}:
+        host = "127.0.0.1"
+    return f"http://{'[' + host + ']' if ':' in host else host}:{settings.server.port}"
+
+
+def review_decider(classifier: Classifier) -> AutoDecider:
+    """Review's auto mode, decided by the proxy's classifier on the review prompt itself."""
+    from proxy.routing import Features
+
+    async def decide(built: BuiltPrompt) -> Literal["local", "cloud"]:
+        text = built.text
+        features = Features(
+            latest_user_text=text, total_chars=len(text), turns=1, tools=0, has_images=False
+        )
+        return (await classifier.classify(features)).route
+
+    return decide

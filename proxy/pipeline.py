@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -16,7 +18,9 @@ from starlette.responses import Response, StreamingResponse
 
 import prompts
 from proxy.breaker import CircuitBreaker
+from proxy.classifier import Judge
 from proxy.events import EventRecorder, harness_of, project_dir_of
+from proxy.model_server import ModelServer
 from proxy.rewrite import rewrite
 from proxy.routing import Classifier, Features, Router, RoutingError, RuleClassifier
 from proxy.settings import Protocol, ProxySettings
@@ -26,8 +30,26 @@ from proxy.translate import anthropic, responses, to_chat
 from proxy.translate.to_chat import UpstreamStreamError
 from proxy.upstream import Opened, Upstream, UpstreamClientError, UpstreamFailure
 
+log = logging.getLogger("brainrouter.proxy")
 _MODELS_TTL_S = 60.0
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+def _conversation_key(
+    body: dict[str, Any], chat: dict[str, Any], headers: dict[str, str]
+) -> str | None:
+    """What stays the same across the turns of one conversation: the harness's session id, or
+    else its first user message."""
+    session = headers.get("x-claude-code-session-id") or body.get("prompt_cache_key")
+    if session:
+        return f"session:{session}"
+    for message in chat.get("messages") or []:
+        if message.get("role") == "user":
+            return (
+                "first:"
+                + hashlib.blake2b(orjson.dumps(message.get("content")), digest_size=12).hexdigest()
+            )
+    return None
 
 
 def error_response(protocol: Protocol, status: int, message: str) -> Response:
@@ -56,6 +78,20 @@ class _Trace:
         self.fields.update(values)
 
 
+def default_classifier(settings: ProxySettings, judge: Judge | None = None) -> Classifier:
+    """The learned router unless configured otherwise; the rules if its weights are unusable."""
+    if settings.classifier.kind == "learned":
+        from proxy.classifier import LearnedClassifier, WeightsError
+
+        try:
+            return LearnedClassifier(
+                settings.classifier, judge if settings.classifier.judge else None
+            )
+        except WeightsError as exc:
+            log.error("%s; auto routing uses the rules instead", exc)
+    return RuleClassifier(settings.auto)
+
+
 class ProxyService:
     def __init__(
         self,
@@ -63,9 +99,11 @@ class ProxyService:
         client: httpx.AsyncClient,
         events: EventRecorder | None,
         classifier: Classifier | None = None,
+        model: ModelServer | None = None,
     ) -> None:
         self.settings = settings
         self.events = events
+        self.model = model
         breaker = settings.breaker
         self.cloud = Upstream(
             "cloud",
@@ -118,7 +156,7 @@ class ProxyService:
             chat_view, names = responses.request_to_chat(body)
         else:
             chat_view = body
-        features = Features.of(chat_view)
+        features = Features.of(chat_view, _conversation_key(body, chat_view, headers))
         system_text = "\n".join(
             str(m.get("content"))
             for m in chat_view.get("messages", [])

@@ -134,13 +134,21 @@ def proxy_routes(service: ProxyService, events: EventRecorder | None) -> list[Ba
             {
                 "cloud": describe(service.cloud),
                 "local": describe(service.local),
-                "classifier": {"status": "up", "kind": type(service.router.classifier).__name__},
+                "classifier": {
+                    "status": "up",
+                    "kind": type(service.router.classifier).__name__,
+                    "model": service.model.describe() if service.model else None,
+                },
             }
         )
 
     async def inference_status(request: Request) -> Response:
         return JSONResponse(
-            {"in_flight": dict(service.in_flight), "busy": any(service.in_flight.values())}
+            {
+                "in_flight": dict(service.in_flight),
+                "busy": any(service.in_flight.values()),
+                "model": service.model.describe() if service.model else None,
+            }
         )
 
     async def local_models(request: Request) -> Response:

@@ -23,9 +23,10 @@ class Features:
     turns: int
     tools: int
     has_images: bool
+    conversation_key: str | None = None  # same for every turn of one conversation
 
     @classmethod
-    def of(cls, chat: dict[str, Any]) -> Features:
+    def of(cls, chat: dict[str, Any], conversation_key: str | None = None) -> Features:
         messages = chat.get("messages") or []
         latest = ""
         total = 0
@@ -57,6 +58,7 @@ class Features:
             turns=sum(1 for m in messages if m.get("role") == "user"),
             tools=len(chat.get("tools") or []),
             has_images=images,
+            conversation_key=conversation_key,
         )
 
 

@@ -68,6 +68,63 @@ class AutoRuleSettings(BaseModel):
     default: Literal["local", "cloud"] = "local"
 
 
+class ClassifierSettings(BaseModel):
+    """How `auto` decides: the learned router (default) or the rules above."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["learned", "rules"] = "learned"
+    weights: Path | None = Field(
+        default=None, description="weights.json from train.py (default: shipped)"
+    )
+    threshold: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Score from which cloud (default: the weights')"
+    )
+    timeout_ms: float = Field(default=50.0, gt=0, description="Past this, the default decision")
+    default: Literal["local", "cloud"] = "local"
+    cache_size: int = Field(default=4096, ge=0)
+    cache_ttl_s: float = Field(default=1800.0, ge=0)
+    judge: bool = Field(
+        default=False, description="Ask the shared GGUF model when the score is close"
+    )
+    judge_margin: float = Field(
+        default=0.05, ge=0.0, le=1.0, description="Ask the model judge within this of the threshold"
+    )
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_file(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            value = value.expanduser()
+            if not value.is_file():
+                raise ValueError(f"file not found: {value}")
+        return value
+
+
+class ModelSettings(BaseModel):
+    """The GGUF model loaded once in the daemon (classifier judge, embedded local upstream)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    path: Path | None = Field(
+        default=None, description="GGUF file (default: Gemma 3 270M from PyPI)"
+    )
+    n_ctx: int = Field(default=4096, ge=256)
+    n_threads: int | None = Field(
+        default=None, ge=1, description="CPU threads (default: all cores)"
+    )
+    n_gpu_layers: int = Field(
+        default=-1, description="-1 = all layers on the GPU when the build has one"
+    )
+    max_tokens: int = Field(default=1024, ge=1, description="Cap on one embedded completion")
+
+    @field_validator("path")
+    @classmethod
+    def _model_file(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+
 class ProxySettings(BaseModel):
     """The `proxy:` section of brainrouter.yaml."""
 
@@ -80,6 +137,8 @@ class ProxySettings(BaseModel):
     timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
     breaker: BreakerSettings = Field(default_factory=BreakerSettings)
     auto: AutoRuleSettings = Field(default_factory=AutoRuleSettings)
+    classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
+    model: ModelSettings = Field(default_factory=ModelSettings)
     local_rewrite: bool = Field(default=True, description="Lean system prompt for local models")
     local_rewrite_auto: bool = Field(default=True, description="Also when auto decided local")
     local_system_prompt: Path | None = Field(

@@ -5,12 +5,29 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
 extra="${1:-}"
 stamp="$venv/.installed${extra:+-$extra}"
+# llama-cpp-python compiles from source. A "native" build uses every instruction the build
+# machine has (AMX, AVX-512...) and crashes on machines without them, or where the hypervisor
+# forbids them; so it is built for a portable baseline, once, into a wheelhouse of our own
+# (pip's cache would hand back a native wheel built by anyone).
+llama_version="$(grep -o 'llama-cpp-python==[0-9.]*' "$root/pyproject.toml" | cut -d= -f3)"
+if [ "$(uname -m)" = "x86_64" ]; then
+  llama_flags="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"
+else
+  llama_flags="-DGGML_NATIVE=OFF"
+fi
+wheelhouse="${XDG_CACHE_HOME:-$HOME/.cache}/brainrouter/wheels/llama-$llama_version-$(echo "$llama_flags" | cksum | cut -d' ' -f1)"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ]; then
   "$venv/bin/python" -m pip install --quiet --upgrade pip >&2
-  # llama-cpp-python compiles from source the first time (minutes); pip caches the wheel.
-  "$venv/bin/python" -m pip install --quiet --editable "$root${extra:+[$extra]}" >&2
+  if ! ls "$wheelhouse"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+    echo "building llama-cpp-python $llama_version (a few minutes, once)..." >&2
+    mkdir -p "$wheelhouse"
+    CMAKE_ARGS="$llama_flags" "$venv/bin/python" -m pip wheel --quiet --no-deps --no-cache-dir \
+      --wheel-dir "$wheelhouse" "llama-cpp-python==$llama_version" >&2
+  fi
+  "$venv/bin/python" -m pip install --quiet --find-links "$wheelhouse" \
+    --editable "$root${extra:+[$extra]}" >&2
   touch "$stamp"
 fi

@@ -15,12 +15,19 @@ from review.settings import ReviewSettings
 from tests.fake_llm import FakeLLM
 
 
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache for the whole run: the embedded model file is assembled once, not per test."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, shared_cache: Path
 ) -> None:
     """No test reads the developer's own config or database."""
     home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(shared_cache))
     for key in list(os.environ):
         if key.startswith("BRAINROUTER_"):
             monkeypatch.delenv(key)

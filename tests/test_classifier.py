@@ -1,0 +1,105 @@
+"""The learned router: shipped weights, cache per conversation, the judge stage, timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from proxy.classifier import LearnedClassifier, LinearScorer, WeightsError
+from proxy.classifier.evaluation import load_records, run
+from proxy.classifier.train import held_out
+from proxy.pipeline import default_classifier
+from proxy.routing import Features, RuleClassifier
+from proxy.settings import ClassifierSettings, ProxySettings
+
+EVAL = Path(__file__).resolve().parents[2] / "shared" / "routing-eval"
+
+
+def _features(text: str, key: str | None = None) -> Features:
+    return Features(
+        latest_user_text=text,
+        total_chars=len(text),
+        turns=1,
+        tools=0,
+        has_images=False,
+        conversation_key=key,
+    )
+
+
+def test_scores_are_probabilities_and_hard_prompts_score_higher() -> None:
+    scorer = LinearScorer()
+    easy = scorer.score("What is 2 + 3?")
+    hard = scorer.score(
+        "A train leaves at 3:15 pm travelling 64 km/h; a second leaves 45 minutes later at 80 km/h. "
+        "The first stops for 12 minutes every 100 km. After how many km, to two decimals, does the "
+        "second catch up, and what percentage of the distance had the first covered by 5 pm? "
+        "Give the total cost if fuel is $1.85 per litre at 7.2 litres per 100 km."
+    )
+    assert 0 < easy < 1 and 0 < hard < 1
+    assert hard > easy
+
+
+async def test_decisions_are_cached_per_conversation() -> None:
+    scorer = LinearScorer()
+    first_text, other_text = "Name a color.", "What is 2+3?"
+    between = (scorer.score(first_text) + scorer.score(other_text)) / 2
+    classifier = LearnedClassifier(ClassifierSettings(threshold=between))
+    first = await classifier.classify(_features(first_text, key="session:1"))
+    second = await classifier.classify(_features(other_text, key="session:2"))
+    assert first.route != second.route  # the two texts alone would be routed differently
+    later = await classifier.classify(_features(other_text, key="session:1"))
+    assert later.route == first.route and "cached for this conversation" in later.reason
+    assert "cached" not in second.reason
+
+
+async def test_the_judge_is_asked_only_near_the_threshold() -> None:
+    asked: list[str] = []
+
+    async def judge(text: str) -> float:
+        asked.append(text)
+        return 1.0
+
+    scorer_score = LinearScorer().score("Name a color.")
+    near = ClassifierSettings(threshold=scorer_score, judge=True, judge_margin=0.01)
+    result = await LearnedClassifier(near, judge).classify(_features("Name a color."))
+    assert asked == ["Name a color."] and result.route == "cloud" and "judge" in result.reason
+
+    far = ClassifierSettings(threshold=min(0.99, scorer_score + 0.5), judge=True, judge_margin=0.01)
+    result = await LearnedClassifier(far, judge).classify(_features("Name a color."))
+    assert len(asked) == 1 and result.route == "local"
+
+
+async def test_a_slow_judge_is_cut_off_and_the_first_stage_decides() -> None:
+    async def slow_judge(text: str) -> float:
+        await asyncio.sleep(5)
+        return 1.0
+
+    score = LinearScorer().score("Name a color.")
+    settings = ClassifierSettings(
+        threshold=score + 0.001, judge=True, judge_margin=0.1, timeout_ms=30
+    )
+    result = await LearnedClassifier(settings, slow_judge).classify(_features("Name a color."))
+    assert result.route == "local" and "judge timed out" in result.reason
+
+
+def test_unusable_weights_fall_back_to_the_rules(tmp_path: Path) -> None:
+    bad = tmp_path / "weights.json"
+    bad.write_text('{"hash_bits": 16}')
+    with pytest.raises(WeightsError, match="cannot load router weights"):
+        LinearScorer(bad)
+    settings = ProxySettings.model_validate({"classifier": {"weights": str(bad)}})
+    assert isinstance(default_classifier(settings), RuleClassifier)
+    assert isinstance(default_classifier(ProxySettings()), LearnedClassifier)
+
+
+@pytest.mark.skipif(not EVAL.is_dir(), reason="../shared/routing-eval is not beside the checkout")
+async def test_held_out_quality_beats_the_length_baseline(tmp_path: Path) -> None:
+    """On records the shipped model never saw, it ranks better than prompt length does."""
+    classifier = LearnedClassifier(ClassifierSettings())
+    for name in ("gsm8k.jsonl", "mmlu-dev.jsonl"):
+        records = [r for r in load_records(EVAL / name) if held_out(r.id)]
+        learned = await run(classifier, records)
+        length = await run("length", records)
+        assert learned.metrics.apgr > length.metrics.apgr + 0.02, name

@@ -1,0 +1,70 @@
+"""`brainrouter eval` and `brainrouter calibrate` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BRAINROUTER = str(Path(sys.executable).parent / "brainrouter")
+
+
+def _records(path: Path) -> Path:
+    rows = [
+        {
+            "id": f"r{i}",
+            "prompt": ("hard multi-step question " * (i % 7)) + f"number {i}",
+            "weak_score": float(i % 3 != 0),
+            "strong_score": 1.0,
+        }
+        for i in range(60)
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([BRAINROUTER, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_eval_prints_metrics_and_writes_scores(tmp_path: Path) -> None:
+    data = _records(tmp_path / "data.jsonl")
+    out = tmp_path / "scores.jsonl"
+    proc = _run("eval", "--data", str(data), "--scores-out", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)["results"][0]
+    assert result["records"] == 60
+    assert 0 <= result["cpt50"] <= result["cpt80"] <= 1
+    assert result["weak_accuracy"] < result["strong_accuracy"] == 1.0
+    assert result["latency_p50_ms"] <= result["latency_p99_ms"]
+    scores = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [s["id"] for s in scores] == [f"r{i}" for i in range(60)]
+    assert all(0 <= s["score"] <= 1 for s in scores)
+
+    table = _run("eval", "--data", str(data), "--router", "length")
+    assert table.returncode == 0 and "APGR" in table.stdout
+
+
+def test_eval_refuses_bad_input(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"id": "a", "prompt": "x", "weak_score": 1, "strong_score": 0}\n{"id": "b", "prompt": "y"}\n'
+    )
+    proc = _run("eval", "--data", str(bad))
+    assert proc.returncode == 2 and "bad.jsonl:2" in proc.stderr and "weak_score" in proc.stderr
+    assert _run("eval", "--data", str(tmp_path / "missing.jsonl")).returncode == 2
+    assert "--router must be" in _run("eval", "--data", str(bad), "--router", "magic").stderr
+
+
+def test_calibrate_finds_the_threshold_for_a_cloud_share(tmp_path: Path) -> None:
+    data = _records(tmp_path / "data.jsonl")
+    proc = _run("calibrate", "--data", str(data), "--cloud-share", "0.25")
+    assert proc.returncode == 0, proc.stderr
+    threshold = float(proc.stdout.split()[1])
+    assert "BRAINROUTER_PROXY__CLASSIFIER__THRESHOLD" in proc.stdout
+    scores_out = tmp_path / "s.jsonl"
+    _run("eval", "--data", str(data), "--scores-out", str(scores_out), "--json")
+    scores = [json.loads(line)["score"] for line in scores_out.read_text().splitlines()]
+    share = sum(s >= threshold for s in scores) / len(scores)
+    assert 0.15 <= share <= 0.35

@@ -1,0 +1,141 @@
+"""The shared model server on the real Gemma 3 270M GGUF from PyPI."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from proxy.model_server import ModelServer, ModelUnavailable, embedded_model_path
+from proxy.settings import ModelSettings
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def model(shared_cache: Path) -> AsyncIterator[ModelServer]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(shared_cache))
+        server = ModelServer(ModelSettings(n_ctx=2048))
+        await server.ensure_loaded()
+    yield server
+    server.close()
+
+
+async def test_the_embedded_model_loads(model: ModelServer) -> None:
+    assert model.path is not None and model.path.name == embedded_model_path().name
+    assert model.describe()["status"] == "ready"
+    assert model.path.stat().st_size > 100_000_000
+
+
+async def test_embeddings(model: ModelServer) -> None:
+    a, b, c = await asyncio.gather(
+        model.embed("The cat sat on the mat."),
+        model.embed("A cat is sitting on a mat."),
+        model.embed("def quicksort(xs): return sorted(xs)"),
+    )
+    assert len(a) == len(b) == len(c) == 640
+
+    def cosine(x: list[float], y: list[float]) -> float:
+        dot = sum(p * q for p, q in zip(x, y, strict=True))
+        return dot / (sum(p * p for p in x) ** 0.5 * sum(q * q for q in y) ** 0.5)
+
+    assert cosine(a, b) > cosine(a, c)  # similar sentences are closer than unrelated code
+
+
+async def test_one_token_choice_is_a_distribution(model: ModelServer) -> None:
+    probabilities = await model.choose(
+        "Question: Is the sky blue? Answer yes or no.\nAnswer:", [" yes", " no"]
+    )
+    assert set(probabilities) == {" yes", " no"}
+    assert abs(sum(probabilities.values()) - 1) < 1e-6
+    again = await model.choose(
+        "Question: Is the sky blue? Answer yes or no.\nAnswer:", [" yes", " no"]
+    )
+    assert again == pytest.approx(probabilities)  # the cached prefix gives the same answer
+
+
+async def test_completion_and_stream(model: ModelServer) -> None:
+    result = await model.complete(
+        [{"role": "user", "content": "Count from one to five."}], max_tokens=12, temperature=0
+    )
+    assert result["object"] == "chat.completion"
+    assert isinstance(result["choices"][0]["message"]["content"], str)
+    chunks = [
+        c async for c in model.stream([{"role": "user", "content": "Say something."}], max_tokens=8)
+    ]
+    assert chunks and chunks[-1]["choices"][0]["finish_reason"] in ("stop", "length")
+
+
+async def test_concurrent_callers_all_get_answers(model: ModelServer) -> None:
+    texts = [f"request number {i} about topic {i * 7}" for i in range(6)]
+    results = await asyncio.gather(
+        *(model.embed(t) for t in texts),
+        *(model.choose(f"{t}\nAnswer:", [" cloud", " local"]) for t in texts),
+        model.complete([{"role": "user", "content": "hello"}], max_tokens=4),
+    )
+    assert len(results) == 13 and all(results)
+
+
+async def test_a_long_completion_does_not_hold_up_classification(model: ModelServer) -> None:
+    finished: dict[str, float] = {}
+
+    async def long_completion() -> None:
+        await model.complete(
+            [{"role": "user", "content": "1, 2, 3, 4, 5,"}], max_tokens=200, temperature=0
+        )
+        finished["completion"] = time.monotonic()
+
+    async def classification() -> None:
+        await asyncio.sleep(0.05)  # let the completion start first
+        await model.choose("Is this hard?\nAnswer:", [" yes", " no"])
+        finished["choice"] = time.monotonic()
+
+    started = time.monotonic()
+    await asyncio.gather(long_completion(), classification())
+    if finished["completion"] - started < 0.5:
+        pytest.skip("the model ended its completion too soon to show the overlap")
+    assert finished["choice"] < finished["completion"]
+
+
+async def test_the_event_loop_stays_responsive(model: ModelServer) -> None:
+    ticks = 0
+    busy = True
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while busy:
+            ticks += 1
+            await asyncio.sleep(0.005)
+
+    task = asyncio.create_task(ticker())
+    await model.choose("word " * 600 + "\nAnswer:", [" yes", " no"])  # a long prompt: slow work
+    busy = False
+    await task
+    assert ticks >= 5  # the loop kept running while the model worked on another thread
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "does not exist"),
+        (b"not a model at all", "is not a GGUF model file"),
+        (b"GGUF\x03\x00\x00\x00garbage", "cannot load the GGUF model"),
+    ],
+)
+async def test_missing_or_corrupt_model_is_a_clear_error(
+    tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    path = tmp_path / "model.gguf"
+    if content is not None:
+        path.write_bytes(content)
+    server = ModelServer(ModelSettings(path=path))
+    with pytest.raises(ModelUnavailable, match=message):
+        await server.ensure_loaded()
+    with pytest.raises(ModelUnavailable):  # and it stays failed, without retrying the load
+        await server.embed("x")
+    assert server.describe()["status"] == "failed"
