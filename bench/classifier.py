@@ -1,0 +1,100 @@
+"""The router behind model=auto, measured on this machine.
+
+    .venv/bin/python bench/classifier.py [--data FILE.jsonl ...] [--judge]
+
+For each file: decision latency p50/p99 per stage (stage 1: the learned linear router; stage 2:
+the model judge, with --judge, timed on its own over a sample), and RouteLLM's metrics on the
+records the shipped weights were NOT trained on (train.py holds out ids hashing to 0 mod 5),
+next to the prompt-length and random baselines. Prints a table, then JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+from pathlib import Path
+
+from proxy.classifier import LearnedClassifier
+from proxy.classifier.evaluation import load_records, run
+from proxy.classifier.train import held_out
+from proxy.settings import ClassifierSettings, ModelSettings
+
+DEFAULT_DATA = [
+    Path(__file__).resolve().parents[2] / "shared" / "routing-eval" / n
+    for n in ("gsm8k.jsonl", "mmlu-dev.jsonl")
+]
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def judge_latency(prompts: list[str]) -> list[float]:
+    from proxy.classifier.judge import model_judge
+    from proxy.model_server import ModelServer
+
+    model = ModelServer(ModelSettings(n_ctx=2048))
+    await model.ensure_loaded()
+    judge = model_judge(model)
+    timings = []
+    for prompt in prompts:
+        started = time.perf_counter()
+        await judge(prompt)
+        timings.append((time.perf_counter() - started) * 1000)
+    model.close()
+    return timings
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, action="append")
+    parser.add_argument("--judge", action="store_true", help="also time the model judge (stage 2)")
+    args = parser.parse_args()
+    classifier = LearnedClassifier(ClassifierSettings(cache_size=0))
+    report = []
+    print(
+        f"{'file':<16}{'held out':>9}{'APGR':>7}{'CPT50':>7}{'CPT80':>7}{'length':>8}{'random':>8}"
+        f"{'p50 ms':>8}{'p99 ms':>8}"
+    )
+    for path in args.data or DEFAULT_DATA:
+        records = [r for r in load_records(path) if held_out(r.id)]
+        learned = await run(classifier, records)
+        length = await run("length", records)
+        randoms = [await run("random", records) for _ in range(1)]
+        m = learned.metrics
+        row = {
+            "file": path.name,
+            "held_out": m.count,
+            "apgr": m.apgr,
+            "cpt50": m.cpt50,
+            "cpt80": m.cpt80,
+            "length_apgr": length.metrics.apgr,
+            "random_apgr": statistics.mean(r.metrics.apgr for r in randoms),
+            "stage1_p50_ms": learned.latency(0.5),
+            "stage1_p99_ms": learned.latency(0.99),
+        }
+        if args.judge:
+            timings = await judge_latency([r.prompt for r in records[:40]])
+            row["judge_p50_ms"], row["judge_p99_ms"] = _p(timings, 0.5), _p(timings, 0.99)
+        report.append(row)
+        print(
+            f"{path.name:<16}{m.count:>9}{m.apgr:>7.3f}{m.cpt50:>7.3f}{m.cpt80:>7.3f}"
+            f"{row['length_apgr']:>8.3f}{row['random_apgr']:>8.3f}{row['stage1_p50_ms']:>8.3f}"
+            f"{row['stage1_p99_ms']:>8.3f}"
+            + (
+                f"   judge p50 {row['judge_p50_ms']:.0f} ms p99 {row['judge_p99_ms']:.0f} ms"
+                if args.judge
+                else ""
+            )
+        )
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
