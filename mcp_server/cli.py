@@ -161,8 +161,8 @@ def eval_router(
     from rich.progress import Progress
     from rich.table import Table
 
+    from proxy.classifier import build_classifier
     from proxy.classifier.evaluation import DataError, load_records, run
-    from proxy.pipeline import default_classifier
     from proxy.routing import RuleClassifier
 
     settings = _settings(config)
@@ -173,7 +173,7 @@ def eval_router(
         )
         raise typer.Exit(2)
     classifier = {
-        "configured": lambda: default_classifier(settings.proxy),
+        "configured": lambda: build_classifier(settings.proxy),
         "rules": lambda: RuleClassifier(settings.proxy.auto),
     }.get(router, lambda: router)()
     console = Console(stderr=True)
@@ -250,11 +250,11 @@ def calibrate(
     """Find the classifier threshold that sends a target share of requests to the cloud."""
     import asyncio as aio
 
+    from proxy.classifier import build_classifier
     from proxy.classifier.evaluation import DataError, features_of
-    from proxy.pipeline import default_classifier
 
     settings = _settings(config)
-    classifier = default_classifier(settings.proxy)
+    classifier = build_classifier(settings.proxy)
     prompts: list[str] = []
     for path in data:
         if not path.is_file():

@@ -11,10 +11,8 @@ from fastmcp.exceptions import ToolError
 from pydantic import Field
 
 from review.errors import ReviewInputError, SessionNotFound
-from review.request import ReviewRequest
+from review.request import ProgressFn, ReviewRequest
 from review.results import ReviewResult, SessionDetails, SessionList, SessionStatus
-
-ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
 
 
 class ReviewBackend(Protocol):

@@ -93,11 +93,12 @@ class ProxyRuntime:
         import httpx
         from httpx_aiohttp import AiohttpTransport
 
+        from proxy.classifier import build_classifier
         from proxy.classifier.judge import model_judge
         from proxy.embedded import MODEL_NAME, PREFIX
         from proxy.events import MIGRATIONS, MIGRATIONS_TABLE, EventRecorder
         from proxy.model_server import ModelServer
-        from proxy.pipeline import ProxyService, default_classifier
+        from proxy.pipeline import ProxyService
         from review.migrations import migrate
 
         with store.engine.begin() as conn:
@@ -125,7 +126,7 @@ class ProxyRuntime:
             limits=limits,
         )
         self.events = EventRecorder(store.engine, proxy.events_max)
-        self.classifier = default_classifier(proxy, model_judge(self.model))
+        self.classifier = build_classifier(proxy, model_judge(self.model))
         self.service = ProxyService(
             proxy, self.http, self.events, self.classifier, model=self.model
         )

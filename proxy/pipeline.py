@@ -18,16 +18,18 @@ from starlette.responses import Response, StreamingResponse
 
 import prompts
 from proxy.breaker import CircuitBreaker
-from proxy.classifier import Judge
+from proxy.classifier import build_classifier
+from proxy.errors import error_response
 from proxy.events import EventRecorder, harness_of, project_dir_of
 from proxy.model_server import ModelServer
 from proxy.rewrite import rewrite
-from proxy.routing import Classifier, Features, Router, RoutingError, RuleClassifier
+from proxy.routing import Classifier, Features, Router, RoutingError
 from proxy.settings import Protocol, ProxySettings
 from proxy.sse import KEEPALIVE
 from proxy.streams import MalformedStream, StreamAdapter, adapter
 from proxy.translate import anthropic, responses, to_chat
 from proxy.translate.to_chat import UpstreamStreamError
+from proxy.translate.upstream_requests import request_for
 from proxy.upstream import Opened, Upstream, UpstreamClientError, UpstreamFailure
 
 log = logging.getLogger("brainrouter.proxy")
@@ -52,15 +54,6 @@ def _conversation_key(
     return None
 
 
-def error_response(protocol: Protocol, status: int, message: str) -> Response:
-    body = (
-        anthropic.error_body(status, message)
-        if protocol == "anthropic"
-        else responses.error_body(status, message)
-    )
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
-
-
 @dataclass
 class _Attempt:
     upstream: Upstream
@@ -76,20 +69,6 @@ class _Trace:
 
     def set(self, **values: Any) -> None:
         self.fields.update(values)
-
-
-def default_classifier(settings: ProxySettings, judge: Judge | None = None) -> Classifier:
-    """The learned router unless configured otherwise; the rules if its weights are unusable."""
-    if settings.classifier.kind == "learned":
-        from proxy.classifier import LearnedClassifier, WeightsError
-
-        try:
-            return LearnedClassifier(
-                settings.classifier, judge if settings.classifier.judge else None
-            )
-        except WeightsError as exc:
-            log.error("%s; auto routing uses the rules instead", exc)
-    return RuleClassifier(settings.auto)
 
 
 class ProxyService:
@@ -119,9 +98,7 @@ class ProxyService:
             settings.timeouts,
             CircuitBreaker(breaker.failures, breaker.cooldown_s),
         )
-        self.router = Router(
-            settings, classifier or RuleClassifier(settings.auto), self.local_models
-        )
+        self.router = Router(settings, classifier or build_classifier(settings), self.local_models)
         self.lean_prompt = prompts.load("local_system.md", settings.local_system_prompt)
         self.in_flight = {"cloud": 0, "local": 0}
         self._models: tuple[float, list[str]] | None = None
@@ -263,7 +240,7 @@ class ProxyService:
         chat = {**chat_view, "model": model}
         if lean:
             chat = rewrite("openai", chat, self.lean_prompt)
-        return orjson.dumps(to_chat.request_for(upstream.protocol, chat))
+        return orjson.dumps(request_for(upstream.protocol, chat))
 
     @staticmethod
     def _passthrough_headers(

@@ -13,8 +13,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from proxy.errors import error_response
 from proxy.events import EventRecorder
-from proxy.pipeline import ProxyService, error_response
+from proxy.pipeline import ProxyService
 from proxy.routing import MODES
 from proxy.settings import Protocol
 from proxy.translate import anthropic

@@ -14,6 +14,7 @@ import orjson
 from proxy.settings import Protocol
 from proxy.sse import DONE, SSEParser, encode
 from proxy.translate import anthropic, responses, to_chat
+from proxy.translate.responses_stream import StreamFromChat
 
 
 class MalformedStream(ValueError):
@@ -159,7 +160,7 @@ class Translating:
         if client == "anthropic":
             self.client = anthropic.StreamFromChat(model)
         elif client == "responses":
-            self.client = responses.StreamFromChat(body, names, model)
+            self.client = StreamFromChat(body, names, model)
         else:
             self.client = _ChatEncoder()
         self.at_boundary = True

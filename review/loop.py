@@ -8,8 +8,6 @@ transaction). A round cut off by cancellation is recorded as interrupted, never 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -22,6 +20,7 @@ import anyio
 from sqlmodel import Session, col, select
 
 from review import context as context_mod
+from review.ask import RoundOutcome, ask_reviewer
 from review.errors import ReviewInputError, SessionNotFound
 from review.models import (
     APPROVED,
@@ -36,25 +35,20 @@ from review.models import (
     utcnow,
 )
 from review.prompt import BuiltPrompt, build_prompt
-from review.request import ReviewRequest
+from review.request import ProgressFn, ReviewRequest
 from review.results import ReviewResult, SessionDetails, SessionList, SkippedFileOut
 from review.reviewer import Reviewer, ReviewerError
 from review.rows import round_out, session_out
 from review.runtime_config import ReviewConfigStore
 from review.settings import ReviewSettings
 from review.store import Store
-from review.verdict import Finding, UnparseableAnswer, Verdict, human_verdict, parse_verdict
+from review.verdict import Finding, Verdict, human_verdict
 
 log = logging.getLogger("brainrouter.review")
 
-ProgressFn = Callable[[float, float | None, str], Awaitable[None]]
 ReviewerFactory = Callable[[Literal["local", "cloud"], str | None], Reviewer]
 AutoDecider = Callable[[BuiltPrompt], Awaitable[Literal["local", "cloud"]]]
 
-_RETRY_HINT = (
-    "\n\nYour previous answer could not be read. Answer again with ONLY the JSON object "
-    'described above, for example {"status": "needs_revision", "feedback": "...", "findings": []}.'
-)
 NEXT_STEPS = {
     APPROVED: "The change is approved. The task is complete; tell the user.",
     NEEDS_REVISION: (
@@ -103,7 +97,7 @@ class ReviewService:
     async def request_review(
         self, request: ReviewRequest, progress: ProgressFn | None = None
     ) -> ReviewResult:
-        _validate(request)
+        request.validate()
         started = time.monotonic()
         report = progress or _no_progress
         await report(0, self.settings.round_timeout_s, "gathering the project's context")
@@ -221,57 +215,16 @@ class ReviewService:
 
     async def _run_reviewer(
         self, built: BuiltPrompt, report: ProgressFn, started: float
-    ) -> _Outcome:
-        outcome = _Outcome()
-        limit = self.settings.round_timeout_s
+    ) -> RoundOutcome:
         try:
             reviewer = await self._choose_reviewer(built)
         except ReviewerError as exc:
-            outcome.error = str(exc)
-            return outcome
-        outcome.reviewer, outcome.model = reviewer.name, reviewer.model
-
-        async def tick() -> None:
-            while True:
-                elapsed = time.monotonic() - started
-                await report(
-                    min(elapsed, limit),
-                    limit,
-                    f"waiting for the {reviewer.name} reviewer ({reviewer.model}): {elapsed:.0f}s",
-                )
-                await asyncio.sleep(self.settings.progress_interval_s)
-
-        llm_started = time.monotonic()
-        ticker = asyncio.create_task(tick())
-        try:
-            async with asyncio.timeout(limit):
-                prompt = built.text
-                for attempt in (1, 2):
-                    outcome.attempts = attempt
-                    answer = await reviewer.execute(prompt)
-                    outcome.raw_answers.append(answer)
-                    try:
-                        outcome.verdict = parse_verdict(answer)
-                        break
-                    except UnparseableAnswer as exc:
-                        outcome.error = f"unparseable answer after {attempt} attempt(s): {exc}"
-                        prompt = built.text + _RETRY_HINT
-                if outcome.verdict is not None:
-                    outcome.error = None
-        except TimeoutError:
-            outcome.error = f"the review round exceeded its time limit of {limit:.0f}s"
-        except ReviewerError as exc:
-            outcome.error = str(exc)
-        finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
-            outcome.llm_ms = int((time.monotonic() - llm_started) * 1000)
-        return outcome
+            return RoundOutcome(error=str(exc))
+        return await ask_reviewer(reviewer, built.text, self.settings, report, started)
 
     # ----------------------------------------------------------------- recording
     def _finish(
-        self, session_id: str, round_id: str, built: BuiltPrompt, outcome: _Outcome
+        self, session_id: str, round_id: str, built: BuiltPrompt, outcome: RoundOutcome
     ) -> ReviewResult:
         with self.store.transaction() as db:
             session = db.get(ReviewSession, session_id, with_for_update=True)
@@ -429,21 +382,6 @@ class ReviewService:
         return self._details(session.id)
 
 
-@dataclass
-class _Outcome:
-    reviewer: str | None = None
-    model: str | None = None
-    verdict: Verdict | None = None
-    error: str | None = None
-    attempts: int = 0
-    llm_ms: int | None = None
-    context_ms: int | None = None
-    total_ms: int | None = None
-
-    def __post_init__(self) -> None:
-        self.raw_answers: list[str] = []
-
-
 def _find(db: Session, key: str) -> ReviewSession:
     session = (
         db.get(ReviewSession, key)
@@ -465,22 +403,3 @@ def _details_of(session: ReviewSession, rounds: list[ReviewRound], url: str) -> 
 
 async def _no_progress(_progress: float, _total: float | None, _message: str) -> None:
     return None
-
-
-_MAX_TASK_ID = 200
-
-
-def _validate(request: ReviewRequest) -> None:
-    problems: list[str] = []
-    task_id = request.task_id.strip() if isinstance(request.task_id, str) else ""
-    if not task_id:
-        problems.append("taskId must not be empty")
-    elif len(task_id) > _MAX_TASK_ID or any(ord(ch) < 32 for ch in task_id):
-        problems.append(f"taskId must be at most {_MAX_TASK_ID} printable characters")
-    if not isinstance(request.summary, str) or not request.summary.strip():
-        problems.append("summary must not be empty: say in 2-3 sentences what changed and why")
-    if not request.cwd:
-        problems.append("cwd is required: pass the absolute path of the project's root")
-    if problems:
-        raise ReviewInputError("; ".join(problems))
-    request.task_id = task_id

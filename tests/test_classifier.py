@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from proxy.classifier import LearnedClassifier, LinearScorer, WeightsError
+from proxy.classifier import LearnedClassifier, LinearScorer, WeightsError, build_classifier
 from proxy.classifier.evaluation import load_records, run
 from proxy.classifier.train import held_out
-from proxy.pipeline import default_classifier
 from proxy.routing import Features, RuleClassifier
 from proxy.settings import ClassifierSettings, ProxySettings
 
@@ -90,8 +89,8 @@ def test_unusable_weights_fall_back_to_the_rules(tmp_path: Path) -> None:
     with pytest.raises(WeightsError, match="cannot load router weights"):
         LinearScorer(bad)
     settings = ProxySettings.model_validate({"classifier": {"weights": str(bad)}})
-    assert isinstance(default_classifier(settings), RuleClassifier)
-    assert isinstance(default_classifier(ProxySettings()), LearnedClassifier)
+    assert isinstance(build_classifier(settings), RuleClassifier)
+    assert isinstance(build_classifier(ProxySettings()), LearnedClassifier)
 
 
 @pytest.mark.skipif(not EVAL.is_dir(), reason="../shared/routing-eval is not beside the checkout")

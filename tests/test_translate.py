@@ -2,7 +2,7 @@
 
 import json
 
-from proxy.translate import anthropic, responses, to_chat
+from proxy.translate import anthropic, responses, to_chat, upstream_requests
 
 
 def test_anthropic_request_with_structured_tool_results_and_unknown_fields() -> None:
@@ -188,7 +188,7 @@ def test_responses_request_merges_calls_and_maps_roles() -> None:
 
 
 def test_chat_to_anthropic_request_alternates_roles() -> None:
-    body = to_chat.chat_to_anthropic_request(
+    body = upstream_requests.chat_to_anthropic_request(
         {
             "model": "m",
             "messages": [

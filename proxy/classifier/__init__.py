@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from proxy.classifier.features import HASH_BITS, featurize
-from proxy.routing import Classification, Features, Route
-from proxy.settings import ClassifierSettings
+from proxy.routing import Classification, Classifier, Features, Route, RuleClassifier
+from proxy.settings import ClassifierSettings, ProxySettings
 
 log = logging.getLogger("brainrouter.classifier")
 WEIGHTS = Path(__file__).with_name("weights.json")
@@ -143,3 +143,15 @@ class LearnedClassifier:
             )
         self.stage_ms["judge"].append((time.perf_counter() - started) * 1000)
         return self._decide((score + judged) / 2, "learned router + model judge")
+
+
+def build_classifier(settings: ProxySettings, judge: Judge | None = None) -> Classifier:
+    """The learned router unless configured otherwise; the rules if its weights are unusable."""
+    if settings.classifier.kind == "learned":
+        try:
+            return LearnedClassifier(
+                settings.classifier, judge if settings.classifier.judge else None
+            )
+        except WeightsError as exc:
+            log.error("%s; auto routing uses the rules instead", exc)
+    return RuleClassifier(settings.auto)

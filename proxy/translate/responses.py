@@ -12,8 +12,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from proxy.sse import encode
-
 
 @dataclass
 class ToolNames:
@@ -139,7 +137,7 @@ def request_to_chat(body: dict[str, Any]) -> tuple[dict[str, Any], ToolNames]:
     return chat, names
 
 
-def _usage(usage: dict[str, Any] | None) -> dict[str, Any]:
+def usage_of(usage: dict[str, Any] | None) -> dict[str, Any]:
     usage = usage or {}
     prompt = int(usage.get("prompt_tokens") or 0)
     completion = int(usage.get("completion_tokens") or 0)
@@ -153,7 +151,7 @@ def _usage(usage: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def _message_item(text: str, item_id: str, status: str = "completed") -> dict[str, Any]:
+def message_item(text: str, item_id: str, status: str = "completed") -> dict[str, Any]:
     return {
         "type": "message",
         "id": item_id,
@@ -165,7 +163,7 @@ def _message_item(text: str, item_id: str, status: str = "completed") -> dict[st
     }
 
 
-def _call_item(
+def call_item(
     call_id: str,
     flat: str,
     arguments: str,
@@ -187,7 +185,7 @@ def _call_item(
     return item
 
 
-def _envelope(
+def envelope(
     body: dict[str, Any],
     model: str,
     status: str,
@@ -228,11 +226,11 @@ def response_from_chat(
     output: list[dict[str, Any]] = []
     text = _content_parts(message.get("content")) if message.get("content") else ""
     if text:
-        output.append(_message_item(str(text), f"msg_{uuid.uuid4().hex[:24]}"))
+        output.append(message_item(str(text), f"msg_{uuid.uuid4().hex[:24]}"))
     for call in message.get("tool_calls") or []:
         function = call.get("function") or {}
         output.append(
-            _call_item(
+            call_item(
                 call.get("id") or f"call_{uuid.uuid4().hex[:24]}",
                 function.get("name", ""),
                 function.get("arguments") or "{}",
@@ -241,180 +239,15 @@ def response_from_chat(
             )
         )
     status = "incomplete" if choice.get("finish_reason") == "length" else "completed"
-    return _envelope(
+    return envelope(
         body,
         model,
         status,
         output,
-        _usage(chat.get("usage")),
+        usage_of(chat.get("usage")),
         f"resp_{uuid.uuid4().hex[:24]}",
         int(time.time()),
     )
-
-
-class StreamFromChat:
-    """Chat completion chunks in, Responses API stream events (as SSE bytes) out."""
-
-    def __init__(self, body: dict[str, Any], names: ToolNames, model: str) -> None:
-        self.body, self.names, self.model = body, names, model
-        self.response_id = f"resp_{uuid.uuid4().hex[:24]}"
-        self.created = int(time.time())
-        self._seq = 0
-        self._started = False
-        self._output: list[dict[str, Any]] = []
-        self._open: dict[str, Any] | None = None  # the item being streamed
-        self._open_key: str | None = None
-        self._usage: dict[str, Any] | None = None
-        self._finish: str | None = None
-
-    def _event(self, kind: str, payload: dict[str, Any]) -> bytes:
-        self._seq += 1
-        return encode({"type": kind, "sequence_number": self._seq, **payload}, kind)
-
-    def _start(self) -> bytes:
-        self._started = True
-        response = _envelope(
-            self.body, self.model, "in_progress", [], None, self.response_id, self.created
-        )
-        return self._event("response.created", {"response": response}) + self._event(
-            "response.in_progress", {"response": response}
-        )
-
-    def _close(self) -> bytes:
-        item, self._open, self._open_key = self._open, None, None
-        if item is None:
-            return b""
-        index = len(self._output)
-        out = b""
-        if item["type"] == "message":
-            text = item["_text"]
-            out += self._event(
-                "response.output_text.done",
-                {
-                    "item_id": item["id"],
-                    "output_index": index,
-                    "content_index": 0,
-                    "text": text,
-                    "logprobs": [],
-                },
-            )
-            part = {"type": "output_text", "text": text, "annotations": []}
-            out += self._event(
-                "response.content_part.done",
-                {"item_id": item["id"], "output_index": index, "content_index": 0, "part": part},
-            )
-            done = _message_item(text, item["id"])
-        else:
-            out += self._event(
-                "response.function_call_arguments.done",
-                {"item_id": item["id"], "output_index": index, "arguments": item["_args"]},
-            )
-            done = _call_item(item["call_id"], item["_flat"], item["_args"], self.names, item["id"])
-        self._output.append(done)
-        return out + self._event("response.output_item.done", {"output_index": index, "item": done})
-
-    def feed(self, chunk: dict[str, Any]) -> bytes:
-        out = b"" if self._started else self._start()
-        if chunk.get("usage"):
-            self._usage = _usage(chunk["usage"])
-        for choice in chunk.get("choices") or []:
-            delta = choice.get("delta") or {}
-            text = delta.get("content")
-            if text:
-                if self._open_key != "text":
-                    out += self._close()
-                    item_id = f"msg_{uuid.uuid4().hex[:24]}"
-                    self._open, self._open_key = (
-                        {"type": "message", "id": item_id, "_text": ""},
-                        "text",
-                    )
-                    index = len(self._output)
-                    out += self._event(
-                        "response.output_item.added",
-                        {"output_index": index, "item": _message_item("", item_id, "in_progress")},
-                    )
-                    out += self._event(
-                        "response.content_part.added",
-                        {
-                            "item_id": item_id,
-                            "output_index": index,
-                            "content_index": 0,
-                            "part": {"type": "output_text", "text": "", "annotations": []},
-                        },
-                    )
-                assert self._open is not None
-                self._open["_text"] += text
-                out += self._event(
-                    "response.output_text.delta",
-                    {
-                        "item_id": self._open["id"],
-                        "output_index": len(self._output),
-                        "content_index": 0,
-                        "delta": text,
-                        "logprobs": [],
-                    },
-                )
-            for call in delta.get("tool_calls") or []:
-                key = f"tool:{call.get('index', 0)}"
-                function = call.get("function") or {}
-                if self._open_key != key:
-                    out += self._close()
-                    item_id = f"fc_{uuid.uuid4().hex[:24]}"
-                    call_id = call.get("id") or f"call_{uuid.uuid4().hex[:24]}"
-                    flat = function.get("name", "")
-                    self._open = {
-                        "type": "function_call",
-                        "id": item_id,
-                        "call_id": call_id,
-                        "_flat": flat,
-                        "_args": "",
-                    }
-                    self._open_key = key
-                    out += self._event(
-                        "response.output_item.added",
-                        {
-                            "output_index": len(self._output),
-                            "item": _call_item(
-                                call_id, flat, "", self.names, item_id, "in_progress"
-                            ),
-                        },
-                    )
-                if function.get("arguments"):
-                    assert self._open is not None
-                    self._open["_args"] += function["arguments"]
-                    out += self._event(
-                        "response.function_call_arguments.delta",
-                        {
-                            "item_id": self._open["id"],
-                            "output_index": len(self._output),
-                            "delta": function["arguments"],
-                        },
-                    )
-            if choice.get("finish_reason"):
-                self._finish = choice["finish_reason"]
-        return out
-
-    def finish(self) -> bytes:
-        out = (b"" if self._started else self._start()) + self._close()
-        status = "incomplete" if self._finish == "length" else "completed"
-        response = _envelope(
-            self.body, self.model, status, self._output, self._usage, self.response_id, self.created
-        )
-        kind = "response.incomplete" if status == "incomplete" else "response.completed"
-        return out + self._event(kind, {"response": response})
-
-    def error(self, message: str) -> bytes:
-        response = _envelope(
-            self.body,
-            self.model,
-            "failed",
-            self._output,
-            self._usage,
-            self.response_id,
-            self.created,
-        )
-        response["error"] = {"code": "server_error", "message": message}
-        return self._event("response.failed", {"response": response})
 
 
 def error_body(status: int, message: str) -> dict[str, Any]:
