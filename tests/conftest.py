@@ -14,6 +14,8 @@ from review.loop import ReviewService
 from review.settings import ReviewSettings
 from tests.fake_llm import FakeLLM
 
+pytest_plugins = ["tests.proxy_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -17,6 +17,15 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fake_formats import (
+    anthropic_events,
+    anthropic_message,
+    chat_completion,
+    chat_events,
+    responses_body,
+    responses_events,
+)
+
 
 @dataclass
 class Reply:
@@ -89,307 +98,6 @@ class FakeLLM:
         ]
 
 
-# ---------------------------------------------------------------- wire formats
-def _chat_completion(reply: Reply, model: str) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": reply.content}
-    if reply.tool_calls:
-        message["tool_calls"] = [
-            {
-                "id": f"call_{i}",
-                "type": "function",
-                "function": {"name": n, "arguments": json.dumps(a)},
-            }
-            for i, (n, a) in enumerate(reply.tool_calls)
-        ]
-    return {
-        "id": "chatcmpl-fake",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "finish_reason": "tool_calls" if reply.tool_calls else "stop",
-            }
-        ],
-        "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
-    }
-
-
-def _chat_events(reply: Reply, model: str) -> list[tuple[str | None, dict[str, Any] | str]]:
-    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        return {
-            "id": "chatcmpl-fake",
-            "object": "chat.completion.chunk",
-            "created": 0,
-            "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        }
-
-    events: list[tuple[str | None, dict[str, Any] | str]] = [
-        (None, chunk({"role": "assistant", "content": ""}))
-    ]
-    for word in (reply.content or "").split(" ") if reply.content else []:
-        events.append((None, chunk({"content": word + " "})))
-    for i, (name, args) in enumerate(reply.tool_calls):
-        text = json.dumps(args)
-        events.append(
-            (
-                None,
-                chunk(
-                    {
-                        "tool_calls": [
-                            {
-                                "index": i,
-                                "id": f"call_{i}",
-                                "type": "function",
-                                "function": {"name": name, "arguments": ""},
-                            }
-                        ]
-                    }
-                ),
-            )
-        )
-        half = len(text) // 2
-        for piece in (text[:half], text[half:]):
-            events.append(
-                (None, chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}))
-            )
-    events.append((None, chunk({}, "tool_calls" if reply.tool_calls else "stop")))
-    events.append(
-        (
-            None,
-            {
-                "id": "chatcmpl-fake",
-                "object": "chat.completion.chunk",
-                "created": 0,
-                "model": model,
-                "choices": [],
-                "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
-            },
-        )
-    )
-    events.append((None, "[DONE]"))
-    return events
-
-
-def _anthropic_message(reply: Reply, model: str) -> dict[str, Any]:
-    content: list[dict[str, Any]] = []
-    if reply.content:
-        content.append({"type": "text", "text": reply.content})
-    for i, (name, args) in enumerate(reply.tool_calls):
-        content.append({"type": "tool_use", "id": f"toolu_{i}", "name": name, "input": args})
-    return {
-        "id": "msg_fake",
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": content,
-        "stop_reason": "tool_use" if reply.tool_calls else "end_turn",
-        "stop_sequence": None,
-        "usage": {"input_tokens": 11, "output_tokens": 7},
-    }
-
-
-def _anthropic_events(reply: Reply, model: str) -> list[tuple[str | None, dict[str, Any] | str]]:
-    message = {
-        **_anthropic_message(reply, model),
-        "content": [],
-        "stop_reason": None,
-        "usage": {"input_tokens": 11, "output_tokens": 1},
-    }
-    events: list[tuple[str | None, dict[str, Any] | str]] = [
-        ("message_start", {"type": "message_start", "message": message})
-    ]
-    index = 0
-    if reply.content:
-        events.append(
-            (
-                "content_block_start",
-                {
-                    "type": "content_block_start",
-                    "index": 0,
-                    "content_block": {"type": "text", "text": ""},
-                },
-            )
-        )
-        for word in reply.content.split(" "):
-            events.append(
-                (
-                    "content_block_delta",
-                    {
-                        "type": "content_block_delta",
-                        "index": 0,
-                        "delta": {"type": "text_delta", "text": word + " "},
-                    },
-                )
-            )
-        events.append(("content_block_stop", {"type": "content_block_stop", "index": 0}))
-        index = 1
-    for i, (name, args) in enumerate(reply.tool_calls):
-        events.append(
-            (
-                "content_block_start",
-                {
-                    "type": "content_block_start",
-                    "index": index,
-                    "content_block": {
-                        "type": "tool_use",
-                        "id": f"toolu_{i}",
-                        "name": name,
-                        "input": {},
-                    },
-                },
-            )
-        )
-        events.append(
-            (
-                "content_block_delta",
-                {
-                    "type": "content_block_delta",
-                    "index": index,
-                    "delta": {"type": "input_json_delta", "partial_json": json.dumps(args)},
-                },
-            )
-        )
-        events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
-        index += 1
-    events.append(
-        (
-            "message_delta",
-            {
-                "type": "message_delta",
-                "delta": {
-                    "stop_reason": "tool_use" if reply.tool_calls else "end_turn",
-                    "stop_sequence": None,
-                },
-                "usage": {"output_tokens": 7},
-            },
-        )
-    )
-    events.append(("message_stop", {"type": "message_stop"}))
-    return events
-
-
-def _responses_output(reply: Reply) -> list[dict[str, Any]]:
-    output: list[dict[str, Any]] = []
-    if reply.content:
-        output.append(
-            {
-                "type": "message",
-                "id": "msg_fake",
-                "status": "completed",
-                "role": "assistant",
-                "content": [{"type": "output_text", "text": reply.content, "annotations": []}],
-            }
-        )
-    for i, (name, args) in enumerate(reply.tool_calls):
-        output.append(
-            {
-                "type": "function_call",
-                "id": f"fc_{i}",
-                "call_id": f"call_{i}",
-                "name": name,
-                "arguments": json.dumps(args),
-                "status": "completed",
-            }
-        )
-    return output
-
-
-def _responses_body(reply: Reply, model: str) -> dict[str, Any]:
-    return {
-        "id": "resp_fake",
-        "object": "response",
-        "created_at": int(time.time()),
-        "status": "completed",
-        "model": model,
-        "output": _responses_output(reply),
-        "parallel_tool_calls": True,
-        "tool_choice": "auto",
-        "tools": [],
-        "usage": {
-            "input_tokens": 11,
-            "output_tokens": 7,
-            "total_tokens": 18,
-            "input_tokens_details": {"cached_tokens": 0},
-            "output_tokens_details": {"reasoning_tokens": 0},
-        },
-    }
-
-
-def _responses_events(reply: Reply, model: str) -> list[tuple[str | None, dict[str, Any] | str]]:
-    body = _responses_body(reply, model)
-    events: list[tuple[str | None, dict[str, Any] | str]] = [
-        (
-            "response.created",
-            {
-                "type": "response.created",
-                "response": {**body, "status": "in_progress", "output": []},
-            },
-        )
-    ]
-    for index, item in enumerate(body["output"]):
-        if item["type"] == "message":
-            events.append(
-                (
-                    "response.output_item.added",
-                    {
-                        "type": "response.output_item.added",
-                        "output_index": index,
-                        "item": {**item, "status": "in_progress", "content": []},
-                    },
-                )
-            )
-            for word in (reply.content or "").split(" "):
-                events.append(
-                    (
-                        "response.output_text.delta",
-                        {
-                            "type": "response.output_text.delta",
-                            "item_id": item["id"],
-                            "output_index": index,
-                            "content_index": 0,
-                            "delta": word + " ",
-                        },
-                    )
-                )
-        else:
-            events.append(
-                (
-                    "response.output_item.added",
-                    {
-                        "type": "response.output_item.added",
-                        "output_index": index,
-                        "item": {**item, "arguments": "", "status": "in_progress"},
-                    },
-                )
-            )
-            events.append(
-                (
-                    "response.function_call_arguments.delta",
-                    {
-                        "type": "response.function_call_arguments.delta",
-                        "item_id": item["id"],
-                        "output_index": index,
-                        "delta": item["arguments"],
-                    },
-                )
-            )
-        events.append(
-            (
-                "response.output_item.done",
-                {"type": "response.output_item.done", "output_index": index, "item": item},
-            )
-        )
-    events.append(("response.completed", {"type": "response.completed", "response": body}))
-    return [
-        (name, {**data, "sequence_number": i} if isinstance(data, dict) else data)
-        for i, (name, data) in enumerate(events)
-    ]
-
-
 def _handler_for(llm: FakeLLM) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -438,16 +146,16 @@ def _handler_for(llm: FakeLLM) -> type[BaseHTTPRequestHandler]:
             )
             if body.get("stream"):
                 events = {
-                    "chat": _chat_events,
-                    "anthropic": _anthropic_events,
-                    "responses": _responses_events,
+                    "chat": chat_events,
+                    "anthropic": anthropic_events,
+                    "responses": responses_events,
                 }[kind](reply, model)
                 self._stream(reply, events)
             else:
                 whole = {
-                    "chat": _chat_completion,
-                    "anthropic": _anthropic_message,
-                    "responses": _responses_body,
+                    "chat": chat_completion,
+                    "anthropic": anthropic_message,
+                    "responses": responses_body,
                 }[kind](reply, model)
                 self._json(200, whole)
 

@@ -1,0 +1,178 @@
+"""Fallback, circuit breaking, mid-stream failures, keep-alives and client disconnects."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from tests.conftest import free_port
+from tests.fake_llm import FakeLLM, Reply
+from tests.proxy_fixtures import anthropic_client, openai_client, proxy_settings, routing_events
+from tests.proxy_server import ServerThread
+
+
+# ------------------------------------------------------------------ failures
+@pytest.mark.parametrize(
+    "reply",
+    [Reply(status=500), Reply(status=429), Reply(hang=True)],
+    ids=["http-500", "http-429", "no-first-byte"],
+)
+@pytest.mark.parametrize("stream", [False, True])
+def test_cloud_failures_fall_back_to_local(
+    server: ServerThread, cloud: FakeLLM, local: FakeLLM, reply: Reply, stream: bool
+) -> None:
+    cloud.script(reply)
+    client = openai_client(server)
+    if stream:
+        chunks = list(
+            client.chat.completions.create(
+                model="cloud", stream=True, messages=[{"role": "user", "content": "hi"}]
+            )
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).strip()
+    else:
+        text = (
+            client.chat.completions.create(
+                model="cloud", messages=[{"role": "user", "content": "hi"}]
+            )
+            .choices[0]
+            .message.content
+            or ""
+        )
+    assert text.strip() == "local says hi"
+    assert local.requests[-1]["model"] == "fallback-local-model"
+    event = routing_events(server)[0]
+    assert event["fallback"] is True and event["upstream"] == "local" and event["status"] == "ok"
+    assert event["fallback_reason"]
+
+
+def test_refused_connection_falls_back(tmp_path: Path, local: FakeLLM) -> None:
+    settings = proxy_settings(
+        tmp_path, None, local, cloud={"base_url": f"http://127.0.0.1:{free_port()}/v1"}
+    )
+    s = ServerThread(settings).start()
+    try:
+        answer = openai_client(s).chat.completions.create(
+            model="cloud", messages=[{"role": "user", "content": "hi"}]
+        )
+        assert answer.choices[0].message.content == "local says hi"
+        assert "cannot connect" in routing_events(s)[0]["fallback_reason"]
+    finally:
+        s.stop()
+
+
+def test_client_errors_are_not_retried_elsewhere(
+    server: ServerThread, cloud: FakeLLM, local: FakeLLM
+) -> None:
+    cloud.script(Reply(status=400, raw_body=json.dumps({"error": {"message": "bad tool schema"}})))
+    with pytest.raises(openai.BadRequestError, match="bad tool schema"):
+        openai_client(server).chat.completions.create(
+            model="cloud", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert local.requests == []
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [Reply("a b c d", stall_after=2), Reply("a b c d", malformed_after=2)],
+    ids=["stall", "malformed"],
+)
+def test_mid_stream_failure_ends_with_an_error_event(
+    server: ServerThread, cloud: FakeLLM, failure: Reply
+) -> None:
+    cloud.script(failure)
+    with pytest.raises(openai.APIError):
+        list(
+            openai_client(server).chat.completions.create(
+                model="cloud", stream=True, messages=[{"role": "user", "content": "hi"}]
+            )
+        )
+    cloud.script(Reply("a b c d", stall_after=2))
+    with (
+        pytest.raises(anthropic.APIStatusError),
+        anthropic_client(server).messages.stream(
+            model="cloud", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+        ) as s,
+    ):
+        s.get_final_message()
+    events = routing_events(server)
+    assert events[0]["status"] == "upstream_error"
+
+
+def test_keepalive_comments_during_silence(tmp_path: Path, cloud: FakeLLM, local: FakeLLM) -> None:
+    settings = proxy_settings(tmp_path, cloud, local)
+    settings.proxy.timeouts.stall_s = 5
+    settings.proxy.timeouts.keepalive_s = 0.1
+    s = ServerThread(settings).start()
+    try:
+        cloud.script(Reply("slow words here", chunk_delay_s=0.35))
+        body = {"model": "cloud", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+        with httpx.stream(
+            "POST", f"{s.url}/v1/chat/completions", json=body, timeout=10
+        ) as response:
+            text = response.read().decode()
+        assert ": keep-alive" in text
+        assert text.rstrip().endswith("data: [DONE]")
+    finally:
+        s.stop()
+
+
+def test_breaker_opens_then_half_opens_then_closes(
+    server: ServerThread, cloud: FakeLLM, local: FakeLLM
+) -> None:
+    client = openai_client(server)
+    breaker = server.app.state.proxy.service.cloud.breaker
+    cloud.script(Reply(status=500), Reply(status=500), Reply(status=500))
+    for _ in range(3):
+        client.chat.completions.create(model="cloud", messages=[{"role": "user", "content": "hi"}])
+    assert breaker.state == "open"
+    calls = len(cloud.requests)
+    answer = client.chat.completions.create(
+        model="cloud", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert answer.choices[0].message.content == "local says hi"
+    assert len(cloud.requests) == calls  # open: the cloud is not even tried
+    health = httpx.get(f"{server.url}/api/service-health").json()
+    assert health["cloud"]["status"] == "breaker_open"
+
+    breaker.opened_at -= breaker.cooldown_s  # the cooldown has passed
+    answer = client.chat.completions.create(
+        model="cloud", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert answer.choices[0].message.content == "cloud says hi"  # the half-open probe succeeded
+    assert breaker.state == "closed"
+    assert httpx.get(f"{server.url}/api/service-health").json()["cloud"]["status"] == "up"
+
+
+def test_a_client_disconnect_is_not_an_upstream_failure(
+    server: ServerThread, cloud: FakeLLM
+) -> None:
+    gate = threading.Event()
+    cloud.script(Reply("a " * 50, gate=gate, chunk_delay_s=0.01))
+    body = {"model": "cloud", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    with httpx.stream(
+        "POST", f"{server.url}/v1/chat/completions", json=body, timeout=10
+    ) as response:
+        next(response.iter_lines())
+    gate.set()
+    breaker = server.app.state.proxy.service.cloud.breaker
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # poll until the proxy has recorded the request
+        events = routing_events(server)
+        if events and events[0]["status"] == "client_closed":
+            break
+        time.sleep(0.05)
+    assert events[0]["status"] == "client_closed"
+    assert breaker.consecutive_failures == 0 and breaker.state == "closed"
+    while (
+        cloud.disconnects == 0 and time.monotonic() < deadline
+    ):  # the upstream request was cancelled
+        time.sleep(0.05)
+    assert cloud.disconnects == 1
