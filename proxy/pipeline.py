@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -23,7 +22,7 @@ from proxy.errors import error_response
 from proxy.events import EventRecorder, harness_of, project_dir_of
 from proxy.model_server import ModelServer
 from proxy.rewrite import rewrite
-from proxy.routing import Classifier, Features, Router, RoutingError
+from proxy.routing import Classifier, Features, Router, RoutingError, conversation_key
 from proxy.settings import Protocol, ProxySettings
 from proxy.sse import KEEPALIVE
 from proxy.streams import MalformedStream, StreamAdapter, adapter
@@ -35,23 +34,6 @@ from proxy.upstream import Opened, Upstream, UpstreamClientError, UpstreamFailur
 log = logging.getLogger("brainrouter.proxy")
 _MODELS_TTL_S = 60.0
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
-
-
-def _conversation_key(
-    body: dict[str, Any], chat: dict[str, Any], headers: dict[str, str]
-) -> str | None:
-    """What stays the same across the turns of one conversation: the harness's session id, or
-    else its first user message."""
-    session = headers.get("x-claude-code-session-id") or body.get("prompt_cache_key")
-    if session:
-        return f"session:{session}"
-    for message in chat.get("messages") or []:
-        if message.get("role") == "user":
-            return (
-                "first:"
-                + hashlib.blake2b(orjson.dumps(message.get("content")), digest_size=12).hexdigest()
-            )
-    return None
 
 
 @dataclass
@@ -133,7 +115,7 @@ class ProxyService:
             chat_view, names = responses.request_to_chat(body)
         else:
             chat_view = body
-        features = Features.of(chat_view, _conversation_key(body, chat_view, headers))
+        features = Features.of(chat_view, conversation_key(body, chat_view, headers))
         system_text = "\n".join(
             str(m.get("content"))
             for m in chat_view.get("messages", [])

@@ -3,10 +3,13 @@ one is configured, a rule-based classifier stands behind the same interface."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
+
+import orjson
 
 from proxy.settings import AutoRuleSettings, ProxySettings
 
@@ -185,3 +188,20 @@ class Router:
             return "cloud"  # a gateway serves more models than it lists
         known = ", ".join([*MODES, *self.settings.local.models])
         raise RoutingError(404, f"unknown model {model!r}; this proxy serves: {known}")
+
+
+def conversation_key(
+    body: dict[str, Any], chat: dict[str, Any], headers: dict[str, str]
+) -> str | None:
+    """What stays the same across the turns of one conversation: the harness's session id, or
+    else its first user message."""
+    session = headers.get("x-claude-code-session-id") or body.get("prompt_cache_key")
+    if session:
+        return f"session:{session}"
+    for message in chat.get("messages") or []:
+        if message.get("role") == "user":
+            return (
+                "first:"
+                + hashlib.blake2b(orjson.dumps(message.get("content")), digest_size=12).hexdigest()
+            )
+    return None

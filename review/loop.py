@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from review import context as context_mod
 from review.ask import RoundOutcome, ask_reviewer
-from review.errors import ReviewInputError, SessionNotFound
+from review.errors import ReviewInputError
 from review.models import (
     APPROVED,
     ESCALATED,
@@ -36,9 +36,9 @@ from review.models import (
 )
 from review.prompt import BuiltPrompt, build_prompt
 from review.request import ProgressFn, ReviewRequest
-from review.results import ReviewResult, SessionDetails, SessionList, SkippedFileOut
+from review.results import NEXT_STEPS, ReviewResult, SessionDetails, SessionList, SkippedFileOut
 from review.reviewer import Reviewer, ReviewerError
-from review.rows import round_out, session_out
+from review.rows import details_of, find_session, session_out
 from review.runtime_config import ReviewConfigStore
 from review.settings import ReviewSettings
 from review.store import Store
@@ -48,19 +48,6 @@ log = logging.getLogger("brainrouter.review")
 
 ReviewerFactory = Callable[[Literal["local", "cloud"], str | None], Reviewer]
 AutoDecider = Callable[[BuiltPrompt], Awaitable[Literal["local", "cloud"]]]
-
-NEXT_STEPS = {
-    APPROVED: "The change is approved. The task is complete; tell the user.",
-    NEEDS_REVISION: (
-        "Fix every blocking finding, then call request_review again with the same taskId "
-        "and a summary of what you changed."
-    ),
-    ESCALATED: (
-        "Stop and tell the user: a human must resolve this review at {url}. Call request_review "
-        "with the same taskId after they have, to receive their verdict."
-    ),
-    PENDING: "A review round is running; wait for it and call get_session_details.",
-}
 
 
 @dataclass
@@ -353,13 +340,13 @@ class ReviewService:
 
     def _details(self, key: str) -> SessionDetails:
         with self.store.transaction() as db:
-            session = _find(db, key)
+            session = find_session(db, key)
             rounds = db.exec(
                 select(ReviewRound)
                 .where(ReviewRound.session_id == session.id)
                 .order_by(col(ReviewRound.iteration))
             ).all()
-            return _details_of(session, list(rounds), self.session_url(session.id))
+            return details_of(session, list(rounds), self.session_url(session.id))
 
     async def resolve(self, session_id: str, feedback: str) -> SessionDetails:
         try:
@@ -370,7 +357,7 @@ class ReviewService:
 
     def _resolve(self, key: str, verdict: Verdict) -> SessionDetails:
         with self.store.transaction() as db:
-            session = _find(db, key)
+            session = find_session(db, key)
             session.status = verdict.status
             session.human_verdict = verdict.status
             session.human_feedback = verdict.feedback
@@ -380,25 +367,6 @@ class ReviewService:
             session.updated_at = utcnow()
             db.add(session)
         return self._details(session.id)
-
-
-def _find(db: Session, key: str) -> ReviewSession:
-    session = (
-        db.get(ReviewSession, key)
-        or db.exec(select(ReviewSession).where(ReviewSession.task_id == key)).first()
-    )
-    if session is None:
-        raise SessionNotFound(f"no review session with id or taskId {key!r}")
-    return session
-
-
-def _details_of(session: ReviewSession, rounds: list[ReviewRound], url: str) -> SessionDetails:
-    base = session_out(session, url).model_dump()
-    return SessionDetails(
-        **base,
-        rounds=[round_out(r) for r in rounds],
-        next_step=NEXT_STEPS[session.status].format(url=url),
-    )
 
 
 async def _no_progress(_progress: float, _total: float | None, _message: str) -> None:

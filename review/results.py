@@ -80,3 +80,18 @@ class SessionList(BaseModel):
 class SessionDetails(SessionOut):
     rounds: list[RoundOut]
     next_step: str
+
+
+# What the agent should do next, by session status (shown in results and on the web page).
+NEXT_STEPS = {
+    "approved": "The change is approved. The task is complete; tell the user.",
+    "needs_revision": (
+        "Fix every blocking finding, then call request_review again with the same taskId "
+        "and a summary of what you changed."
+    ),
+    "escalated": (
+        "Stop and tell the user: a human must resolve this review at {url}. Call request_review "
+        "with the same taskId after they have, to receive their verdict."
+    ),
+    "pending": "A review round is running; wait for it and call get_session_details.",
+}

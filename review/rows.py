@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from sqlmodel import Session, select
+
+from review.errors import SessionNotFound
 from review.models import ReviewRound, ReviewSession
-from review.results import RoundOut, SessionOut
+from review.results import NEXT_STEPS, RoundOut, SessionDetails, SessionOut
 
 
 def round_out(row: ReviewRound) -> RoundOut:
@@ -43,4 +46,23 @@ def session_out(row: ReviewSession, review_url: str) -> SessionOut:
         created_at=(row.created_at),
         updated_at=(row.updated_at),
         review_url=review_url,
+    )
+
+
+def find_session(db: Session, key: str) -> ReviewSession:
+    session = (
+        db.get(ReviewSession, key)
+        or db.exec(select(ReviewSession).where(ReviewSession.task_id == key)).first()
+    )
+    if session is None:
+        raise SessionNotFound(f"no review session with id or taskId {key!r}")
+    return session
+
+
+def details_of(session: ReviewSession, rounds: list[ReviewRound], url: str) -> SessionDetails:
+    base = session_out(session, url).model_dump()
+    return SessionDetails(
+        **base,
+        rounds=[round_out(r) for r in rounds],
+        next_step=NEXT_STEPS[session.status].format(url=url),
     )
