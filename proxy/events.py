@@ -12,6 +12,7 @@ import logging
 import re
 import uuid
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -121,12 +122,14 @@ def harness_of(user_agent: str, headers: dict[str, str]) -> str:
 
 
 class EventRecorder:
-    def __init__(self, engine: Engine, max_events: int, flush_interval_s: float = 0.5) -> None:
+    def __init__(self, engine: Engine, max_events: int, flush_interval_s: float = 0.1) -> None:
         self.engine = engine
         self.max_events = max_events
         self.flush_interval_s = flush_interval_s
         self._pending: deque[dict[str, Any]] = deque()
         self._task: asyncio.Task[None] | None = None
+        # One writer thread: batches never overlap, and reuse one connection and its cache.
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="routing-events")
         self._writes = 0
 
     def record(self, **event: Any) -> None:
@@ -156,7 +159,7 @@ class EventRecorder:
             return
         batch = list(self._pending)
         self._pending.clear()
-        await asyncio.to_thread(self._write, batch)
+        await asyncio.get_running_loop().run_in_executor(self._writer, self._write, batch)
 
     def _write(self, batch: list[dict[str, Any]]) -> None:
         with self.engine.begin() as conn:
@@ -181,7 +184,8 @@ class EventRecorder:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.flush()
-        await asyncio.to_thread(self._prune_now)
+        await asyncio.get_running_loop().run_in_executor(self._writer, self._prune_now)
+        self._writer.shutdown(wait=True)
 
     def _prune_now(self) -> None:
         with self.engine.begin() as conn:

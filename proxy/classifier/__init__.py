@@ -13,12 +13,12 @@ import base64
 import json
 import logging
 import math
+import struct
 import time
+from array import array
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-
-import numpy as np
 
 from proxy.classifier.features import HASH_BITS, featurize
 from proxy.routing import Classification, Classifier, Features, Route, RuleClassifier
@@ -34,35 +34,36 @@ class WeightsError(ValueError):
 
 
 class LinearScorer:
-    """Stage 1: the shipped (or configured) weights.json."""
+    """Stage 1: the shipped (or configured) weights.json. Plain Python on purpose: a prompt has
+    a few hundred features, and numpy would cost the daemon some 15 MB of memory."""
 
     def __init__(self, path: Path = WEIGHTS) -> None:
         try:
             data = json.loads(path.read_text())
             if data.get("hash_bits") != HASH_BITS:
                 raise WeightsError(f"{path}: hash_bits {data.get('hash_bits')} != {HASH_BITS}")
-            self.words = np.frombuffer(
-                base64.b64decode(data["word_weights_f16_b64"]), np.float16
-            ).astype(np.float32)
-            self.dense_mean = np.asarray(data["dense_mean"], np.float32)
-            self.dense_std = np.asarray(data["dense_std"], np.float32)
-            self.dense_weights = np.asarray(data["dense_weights"], np.float32)
+            packed = base64.b64decode(data["word_weights_f16_b64"])
+            if len(packed) != 2 << HASH_BITS:
+                raise WeightsError(f"{path}: expected {1 << HASH_BITS} word weights")
+            self.words = array("f", struct.unpack(f"<{len(packed) // 2}e", packed))
+            self.dense_mean = [float(v) for v in data["dense_mean"]]
+            self.dense_std = [float(v) for v in data["dense_std"]]
+            self.dense_weights = [float(v) for v in data["dense_weights"]]
             self.intercept = float(data["intercept"])
             self.squash = float(data.get("squash", 1.0))
             self.threshold = float(data["threshold"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, struct.error) as exc:
             raise WeightsError(f"cannot load router weights from {path}: {exc}") from exc
 
     def score(self, text: str) -> float:
         hashed, dense = featurize(text)
-        value = self.intercept
-        if hashed:
-            value += float(
-                self.words[list(hashed)] @ np.fromiter(hashed.values(), np.float32, len(hashed))
+        words = self.words
+        value = self.intercept + sum(words[index] * weight for index, weight in hashed.items())
+        value += sum(
+            (x - m) / s * w
+            for x, m, s, w in zip(
+                dense, self.dense_mean, self.dense_std, self.dense_weights, strict=True
             )
-        value += float(
-            ((np.asarray(dense, np.float32) - self.dense_mean) / self.dense_std)
-            @ self.dense_weights
         )
         return 1.0 / (1.0 + math.exp(-self.squash * value))
 
