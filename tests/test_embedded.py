@@ -68,3 +68,49 @@ def test_an_unloadable_model_is_a_clear_error(tmp_path: Path) -> None:
         assert health["classifier"]["model"]["status"] == "failed"
     finally:
         s.stop()
+
+
+def test_health_answers_while_the_model_works(tmp_path: Path) -> None:
+    """auto routing with the model judge: the first request loads the model and asks it; the
+    daemon keeps answering meanwhile, because the model runs off the event loop."""
+    import threading
+    import time
+
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'e.db'}",
+        proxy=ProxySettings.model_validate(
+            {
+                "model": {"n_ctx": 1024, "max_tokens": 4},
+                "classifier": {"judge": True, "judge_margin": 1.0, "timeout_ms": 60000},
+            }
+        ),
+    )
+    s = ServerThread(settings).start()
+    try:
+        model = s.app.state.proxy.model
+        done = threading.Event()
+
+        def ask() -> None:
+            client = openai.OpenAI(base_url=f"{s.url}/v1", api_key="unused", max_retries=0)
+            client.chat.completions.create(
+                model="auto", messages=[{"role": "user", "content": "hello " * 50}], max_tokens=4
+            )
+            done.set()
+
+        worker = threading.Thread(target=ask)
+        worker.start()
+        deadline = time.monotonic() + 30
+        while model.status == "not loaded" and time.monotonic() < deadline:  # poll: the work began
+            time.sleep(0.01)
+        health = httpx.get(f"{s.url}/health", timeout=5)
+        busy_during_health = not done.is_set()
+        worker.join(60)
+        assert health.status_code == 200
+        assert busy_during_health, (
+            "the request finished before /health was asked; nothing was shown"
+        )
+        assert done.is_set()
+        event = httpx.get(f"{s.url}/api/routing-events").json()["events"][0]
+        assert "judge" in event["reason"]
+    finally:
+        s.stop()

@@ -332,3 +332,22 @@ async def test_an_interrupted_round_does_not_block_the_next(
     # max_iterations is 3, but the interrupted round gave no verdict and does not count.
     assert third.status == "needs_revision"
     assert third.iteration == 3
+
+
+async def test_the_prompt_template_can_be_replaced(
+    settings: Settings, project: git.Repo, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    template = tmp_path / "my-review.md"
+    template.write_text(
+        "HOUSE RULES for {{ task_id }} (round {{ iteration }}):\n{{ diff }}\nSkipped: {{ skipped | length }}\n"
+    )
+    settings.review.prompt_template = template
+    _write(project, "calc.py", "X = 1\n")
+    runtime = ReviewRuntime(settings)
+    try:
+        await (await runtime.service()).request_review(_request(project))
+    finally:
+        await runtime.aclose()
+    prompt = fake_llm.prompts()[-1]
+    assert prompt.startswith("HOUSE RULES for feature-1 (round 1):")
+    assert "+X = 1" in prompt
