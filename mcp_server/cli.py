@@ -73,12 +73,14 @@ def serve(config: ConfigOption = None) -> None:
     """Run the daemon: MCP over HTTP at /mcp, review pages at /review/, on 127.0.0.1:9099."""
     settings = _settings(config)
     logging.basicConfig(stream=sys.stderr, level=settings.log_level.upper())
+    from mcp_server.admin import TokenError
+    from mcp_server.daemon import RemoteBindRefused
     from mcp_server.daemon import serve as run_daemon
     from review.store import StoreError
 
     try:
         run_daemon(settings)
-    except StoreError as exc:
+    except (StoreError, RemoteBindRefused, TokenError) as exc:
         typer.echo(f"brainrouter: {exc}", err=True)
         raise typer.Exit(1) from None
 
@@ -291,6 +293,19 @@ def calibrate(
         f"set it in brainrouter.yaml:\n  proxy:\n    classifier:\n      threshold: {threshold:.4f}"
     )
     typer.echo(f"or: export BRAINROUTER_PROXY__CLASSIFIER__THRESHOLD={threshold:.4f}")
+
+
+@app.command()
+def token() -> None:
+    """Print the admin token (made on first use, kept 0600) that ops endpoints require."""
+    from mcp_server.admin import TokenError, load_or_create_token, token_path
+
+    try:
+        typer.echo(load_or_create_token())
+    except TokenError as exc:
+        typer.echo(f"brainrouter: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"(stored in {token_path()})", err=True)
 
 
 @app.command()

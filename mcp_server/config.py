@@ -43,6 +43,10 @@ class ServerSettings(BaseModel):
     public_url: str | None = Field(
         default=None, description="URL people open the review pages at (default http://host:port)"
     )
+    allow_remote: bool = Field(
+        default=False,
+        description="Bind beyond loopback; every request must then carry the admin token",
+    )
 
     @property
     def url(self) -> str:
@@ -50,6 +54,47 @@ class ServerSettings(BaseModel):
             return self.public_url.rstrip("/")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+
+class Price(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    input_per_mtok: float = Field(ge=0, description="Price per million input tokens")
+    output_per_mtok: float = Field(ge=0, description="Price per million output tokens")
+
+
+class DashboardSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_s: float = Field(default=2.0, gt=0, le=60)
+    prices: dict[str, Price] = Field(
+        default_factory=dict, description="Per model, to count the cloud cost local routing avoided"
+    )
+
+
+class OpsSettings(BaseModel):
+    """Commands the dashboard may run: only these, never anything a request names."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    restart: dict[str, str] = Field(default_factory=dict, description="service name → command")
+    upgrade: dict[str, str] = Field(default_factory=dict, description="component name → command")
+    timeout_s: float = Field(default=120.0, gt=0)
+
+    @field_validator("restart", "upgrade")
+    @classmethod
+    def _commands(cls, value: dict[str, str]) -> dict[str, str]:
+        import shlex
+
+        for name, command in value.items():
+            if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+                raise ValueError(f"service name {name!r}: use letters, digits, '-', '_' or '.'")
+            try:
+                if not shlex.split(command):
+                    raise ValueError
+            except ValueError:
+                raise ValueError(f"{name}: {command!r} is not a command line") from None
+        return value
 
 
 class Settings(BaseSettings):
@@ -62,6 +107,8 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
     proxy: ProxySettings = Field(default_factory=ProxySettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+    ops: OpsSettings = Field(default_factory=OpsSettings)
 
     @field_validator("log_level")
     @classmethod

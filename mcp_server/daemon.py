@@ -12,10 +12,11 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 
+from mcp_server.admin import RequireToken, load_or_create_token
 from mcp_server.config import Settings
-from mcp_server.security import HostOriginGuard, allowed_hosts
+from mcp_server.dashboard import dashboard_router
+from mcp_server.security import HostOriginGuard, allowed_hosts, is_loopback
 from mcp_server.tools import build_mcp
 from mcp_server.wiring import ProxyRuntime, ReviewRuntime, review_decider
 from proxy.embedded import embedded_routes
@@ -32,6 +33,7 @@ def build_app(settings: Settings) -> FastAPI:
     runtime = ReviewRuntime(settings)
     mcp_app = build_mcp(runtime.service).http_app(path="/mcp")
 
+    admin_token = load_or_create_token()
     # Open and migrate the database now: a bad database_url fails at start, not later.
     proxy = ProxyRuntime(settings, runtime.open_store())
     runtime.auto_decider = review_decider(proxy.classifier)
@@ -50,6 +52,8 @@ def build_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="brainrouter", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
     app.state.proxy = proxy
+    if not is_loopback(settings.server.host):
+        app.add_middleware(RequireToken, token=admin_token)
     app.add_middleware(
         HostOriginGuard, hosts=allowed_hosts(settings.server.host, settings.server.public_url)
     )
@@ -57,20 +61,27 @@ def build_app(settings: Settings) -> FastAPI:
     app.router.routes.extend(embedded_routes(proxy.model))
     app.include_router(review_router(runtime.service, csrf_token=secrets.token_urlsafe(32)))
     app.include_router(review_config_router(runtime.service))
+    app.include_router(dashboard_router(settings, runtime, proxy, admin_token))
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
         return {"status": "ok", "service": "brainrouter", "pid": os.getpid()}
 
-    @app.get("/", include_in_schema=False)
-    async def index() -> RedirectResponse:
-        return RedirectResponse("/review/")
-
     app.mount("/", mcp_app)  # last: it serves /mcp and nothing else
     return app
 
 
+class RemoteBindRefused(RuntimeError):
+    pass
+
+
 def serve(settings: Settings) -> None:
+    if not is_loopback(settings.server.host) and not settings.server.allow_remote:
+        raise RemoteBindRefused(
+            f"refusing to listen on {settings.server.host}: that exposes the proxy, the reviews and "
+            "the ops endpoints to the network. Set server.allow_remote: true to do it anyway; "
+            "every request must then carry the admin token (see `brainrouter token`)."
+        )
     config = uvicorn.Config(
         build_app(settings),
         host=settings.server.host,

@@ -20,6 +20,17 @@ def _hostname(value: str) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def allowed_hosts(bind_host: str, public_url: str | None) -> frozenset[str]:
     hosts = set(LOOPBACK_HOSTS)
     if bind_host not in {"0.0.0.0", "::", ""}:

@@ -130,6 +130,7 @@ class EventRecorder:
         self._task: asyncio.Task[None] | None = None
         # One writer thread: batches never overlap, and reuse one connection and its cache.
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="routing-events")
+        self._flush_lock = asyncio.Lock()
         self._writes = 0
 
     def record(self, **event: Any) -> None:
@@ -155,11 +156,13 @@ class EventRecorder:
                 log.exception("writing routing events failed")
 
     async def flush(self) -> None:
-        if not self._pending:
-            return
-        batch = list(self._pending)
-        self._pending.clear()
-        await asyncio.get_running_loop().run_in_executor(self._writer, self._write, batch)
+        # Readers flush first; the lock makes a reader wait for a write already under way.
+        async with self._flush_lock:
+            if not self._pending:
+                return
+            batch = list(self._pending)
+            self._pending.clear()
+            await asyncio.get_running_loop().run_in_executor(self._writer, self._write, batch)
 
     def _write(self, batch: list[dict[str, Any]]) -> None:
         with self.engine.begin() as conn:

@@ -103,6 +103,22 @@ class ProxyService:
         self._models = (now, models)
         return models
 
+    def health(self) -> dict[str, Any]:
+        model = self.model.describe() if self.model else None
+        if model is None or model["status"] in ("ready", "not loaded", "loading"):
+            classifier_state = "up"
+        else:
+            classifier_state = "degraded"  # the learned stage works; the model judge cannot
+        return {
+            "cloud": self.cloud.health(),
+            "local": self.local.health(),
+            "classifier": {
+                "status": classifier_state,
+                "kind": type(self.router.classifier).__name__,
+                "model": model,
+            },
+        }
+
     # ------------------------------------------------------------------ requests
     async def handle(
         self, protocol: Protocol, body: dict[str, Any], headers: dict[str, str]

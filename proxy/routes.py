@@ -110,38 +110,7 @@ def proxy_routes(service: ProxyService, events: EventRecorder | None) -> list[Ba
         return JSONResponse(await events.stats() if events else {})
 
     async def service_health(request: Request) -> Response:
-        def describe(upstream: Any) -> dict[str, Any]:
-            breaker = upstream.breaker
-            if not upstream.configured:
-                state = "not_configured"
-            elif breaker.state == "open":
-                state = "breaker_open"
-            elif breaker.state == "half_open" or breaker.consecutive_failures:
-                state = "degraded"
-            else:
-                state = "up"
-            return {
-                "status": state,
-                "base_url": upstream.settings.base_url,
-                "protocol": upstream.protocol,
-                "breaker": breaker.state,
-                "consecutive_failures": breaker.consecutive_failures,
-                "retry_in_s": breaker.retry_in_s(),
-                "last_error": breaker.last_error,
-                "last_first_byte_ms": upstream.last_latency_ms,
-            }
-
-        return JSONResponse(
-            {
-                "cloud": describe(service.cloud),
-                "local": describe(service.local),
-                "classifier": {
-                    "status": "up",
-                    "kind": type(service.router.classifier).__name__,
-                    "model": service.model.describe() if service.model else None,
-                },
-            }
-        )
+        return JSONResponse(service.health())
 
     async def inference_status(request: Request) -> Response:
         return JSONResponse(

@@ -159,6 +159,28 @@ class Upstream:
         self.last_latency_ms = first_byte_ms
         return Opened(response, first, chunks, first_byte_ms)
 
+    def health(self) -> dict[str, object]:
+        """up, degraded (failing but closed, or probing), breaker_open or not_configured."""
+        breaker = self.breaker
+        if not self.configured:
+            state = "not_configured"
+        elif breaker.state == "open":
+            state = "breaker_open"
+        elif breaker.state == "half_open" or breaker.consecutive_failures:
+            state = "degraded"
+        else:
+            state = "up"
+        return {
+            "status": state,
+            "base_url": self.settings.base_url,
+            "protocol": self.protocol,
+            "breaker": breaker.state,
+            "consecutive_failures": breaker.consecutive_failures,
+            "retry_in_s": breaker.retry_in_s(),
+            "last_error": breaker.last_error,
+            "last_first_byte_ms": self.last_latency_ms,
+        }
+
     async def get_json(self, path: str) -> object:
         response = await self.client.get(
             f"{self.settings.base_url}{path}",

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Literal
 
 import anyio
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from review import context as context_mod
 from review.ask import RoundOutcome, ask_reviewer
@@ -330,7 +330,9 @@ class ReviewService:
             if status:
                 query = query.where(ReviewSession.status == status)
             rows = db.exec(query.order_by(col(ReviewSession.updated_at).desc()).limit(limit)).all()
-            total = len(db.exec(query).all()) if len(rows) == limit else len(rows)
+            total = len(rows)
+            if total == limit:
+                total = db.exec(select(func.count()).select_from(query.subquery())).one()
             return SessionList(
                 sessions=[session_out(r, self.session_url(r.id)) for r in rows], total=total
             )
