@@ -318,3 +318,7 @@ def version() -> None:
 
 def main() -> None:  # pragma: no cover - console script entry
     app()
+
+
+# The set-up commands (install, uninstall, service, doctor) live in their own module.
+from mcp_server import cli_setup  # noqa: E402, F401
