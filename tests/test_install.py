@@ -95,7 +95,10 @@ def test_what_each_harness_gets() -> None:
     assert codex["model_providers"]["brainrouter"]["base_url"] == "http://127.0.0.1:9099/v1"
     server = codex["mcp_servers"]["brainrouter"]
     assert server["tool_timeout_sec"] == 660 and server["required"] is True
-    assert server["default_tools_approval_mode"] == "approve"
+    assert server["tools"] == {"request_review": {"approval_mode": "approve"}}
+    assert (
+        "default_tools_approval_mode" not in server
+    )  # not every tool: resolve_session stays gated
     opencode = json.loads((ctx.config_home / "opencode" / "opencode.json").read_text())
     assert opencode["provider"]["brainrouter"]["npm"] == "@ai-sdk/openai-compatible"
     assert opencode["mcp"]["brainrouter"] == {

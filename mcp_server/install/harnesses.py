@@ -166,11 +166,13 @@ def claude(ctx: Context) -> list[Edit]:
 def codex(ctx: Context) -> list[Edit]:
     path = Path(os.environ.get("CODEX_HOME") or ctx.home / ".codex") / "config.toml"
     provider = {"name": "Brainrouter", "base_url": f"{ctx.proxy_url}/v1", "wire_api": "responses"}
+    # Codex waits for approval of MCP tool calls in non-interactive runs. Only request_review
+    # is pre-approved: resolve_session (a human's verdict) must never run unasked.
     server = {
         **_mcp_stdio(ctx),
         "tool_timeout_sec": ctx.tool_timeout_s,
         "required": True,
-        "default_tools_approval_mode": "approve",
+        "tools": {"request_review": {"approval_mode": "approve"}},
     }
 
     def add(doc: Document) -> Document:
