@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import git
+if TYPE_CHECKING:
+    import git
 
 PRD_CANDIDATES = ("docs/PRD.md", "PRD.md", "README.md")
 GUIDE_CANDIDATES = ("AGENTS.md", "CLAUDE.md")
@@ -57,6 +59,8 @@ class ProjectContext:
 
 
 def open_repo(cwd: str | os.PathLike[str]) -> git.Repo:
+    import git  # GitPython is imported when a review first runs, not at daemon start
+
     path = Path(cwd).expanduser()
     if not path.is_absolute():
         raise ContextError(f"cwd must be an absolute path, got {str(cwd)!r}")

@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Literal
 
 import anyio
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from review import context as context_mod
@@ -132,6 +133,13 @@ class ReviewService:
         return len(rounds)
 
     def _reserve(self, request: ReviewRequest, project_dir: str) -> _Reserved:
+        try:
+            return self._reserve_once(request, project_dir)
+        except IntegrityError:
+            # Another process created this task's session at the same moment: use it.
+            return self._reserve_once(request, project_dir)
+
+    def _reserve_once(self, request: ReviewRequest, project_dir: str) -> _Reserved:
         with self.store.transaction() as db:
             session = db.exec(
                 select(ReviewSession)

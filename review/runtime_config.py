@@ -35,10 +35,10 @@ class ReviewConfigStore:
         if local_model is not None and not local_model.strip():
             local_model = None
         with self._store.transaction() as db:
-            row = db.get(Setting, _KEY) or Setting(key=_KEY)
-            row.value = {"mode": mode, "local_model": local_model}
-            row.updated_at = utcnow()
-            db.add(row)
+            value = {"mode": mode, "local_model": local_model}
+            self._store.upsert(
+                db, Setting, {"key": _KEY, "value": value, "updated_at": utcnow()}, ["key"]
+            )
         return mode, local_model  # type: ignore[return-value]
 
     def available_reviewers(self) -> list[Literal["local", "cloud"]]:

@@ -73,6 +73,21 @@ class Store:
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 
+    def upsert(self, db: Session, table: Any, values: dict[str, Any], keys: list[str]) -> None:
+        """Insert or update one row atomically: two processes setting the same key at once
+        must not collide (SQLite serialises writers, PostgreSQL does not)."""
+        dialect = self.engine.dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+        else:  # pragma: no cover - other databases: plain merge
+            db.merge(table(**values))
+            return
+        statement = insert(table.__table__).values(**values)
+        update = {k: v for k, v in values.items() if k not in keys}
+        db.exec(statement.on_conflict_do_update(index_elements=keys, set_=update))  # type: ignore[call-overload]
+
     def schema_version(self) -> int:
         with self.engine.begin() as conn:
             return migrations.current_version(conn)

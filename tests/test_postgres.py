@@ -1,0 +1,132 @@
+"""The same store and review loop on a real PostgreSQL server (`database_url`). scripts/test
+starts one where Debian's postgresql package can be installed; skipped, saying why, without."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import git
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from mcp_server.config import Settings
+from mcp_server.wiring import ReviewRuntime
+from proxy.events import MIGRATIONS, MIGRATIONS_TABLE, EventRecorder
+from review.migrations import migrate
+from review.models import ReviewRound, ReviewSession
+from review.request import ReviewRequest
+from review.settings import ReviewSettings
+from review.store import Store, make_engine
+from tests.conftest import root_of
+from tests.fake_llm import FakeLLM, revise
+
+TABLES = (
+    "review_rounds",
+    "review_sessions",
+    "settings",
+    "schema_migrations",
+    "routing_events",
+    "proxy_schema_migrations",
+)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    url = os.environ.get("TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip(
+            "TEST_POSTGRES_URL is not set (scripts/test sets it when it can start PostgreSQL)"
+        )
+
+    def drop() -> None:
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            for table in TABLES:
+                conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+        engine.dispose()
+
+    drop()
+    yield url
+    drop()
+
+
+async def test_review_loop_on_postgres(pg_url: str, project: git.Repo, fake_llm: FakeLLM) -> None:
+    settings = Settings(
+        database_url=pg_url,
+        review=ReviewSettings.model_validate(
+            {"mode": "local", "max_iterations": 2, "local": {"base_url": fake_llm.base_url}}
+        ),
+    )
+    runtime = ReviewRuntime(settings)
+    try:
+        service = await runtime.service()
+        fake_llm.default = revise("not yet")
+        request = ReviewRequest("pg-task", "summary", str(root_of(project)))
+        assert (await service.request_review(request)).status == "needs_revision"
+        assert (await service.request_review(request)).status == "escalated"
+        resolved = await service.resolve("pg-task", "ship it")
+        assert resolved.status == "approved" and len(resolved.rounds) == 2
+        service.config.set("local", "qwen")
+        assert service.config.get() == ("local", "qwen")
+    finally:
+        await runtime.aclose()
+
+
+async def test_routing_events_on_postgres(pg_url: str) -> None:
+    store = Store(pg_url)
+    with store.engine.begin() as conn:
+        migrate(conn, MIGRATIONS, table=MIGRATIONS_TABLE)
+    recorder = EventRecorder(store.engine, max_events=5)
+    for i in range(12):
+        recorder.record(
+            mode="auto",
+            upstream="cloud" if i % 3 else "local",
+            status="ok",
+            fallback=i == 2,
+            input_tokens=3,
+            output_tokens=4,
+        )
+    assert len(await recorder.recent(50)) == 5
+    stats = await recorder.stats()
+    assert stats["total"] == 5
+    await recorder.stop()
+    store.close()
+
+
+def test_two_processes_writing_at_once_on_postgres(
+    pg_url: str, project: git.Repo, fake_llm: FakeLLM
+) -> None:
+    Store(pg_url).close()
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.concurrent_worker",
+                pg_url,
+                fake_llm.base_url,
+                str(root_of(project)),
+                prefix,
+                "8",
+            ],
+            cwd=Path(__file__).parent.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for prefix in ("a", "b")
+    ]
+    for worker in workers:
+        _out, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err.decode()[-2000:]
+    store = Store(pg_url)
+    try:
+        with store.transaction() as db:
+            assert len(db.exec(select(ReviewSession)).all()) == 16
+            assert len(db.exec(select(ReviewRound)).all()) == 16
+    finally:
+        store.close()
