@@ -38,3 +38,28 @@ async def test_events_are_written_in_batches_and_pruned(tmp_path: Path) -> None:
     assert stats["total"] == 10
     await recorder.stop()
     store.close()
+
+
+async def test_a_busy_database_delays_events_without_losing_them_or_blocking(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+    import time
+
+    db = tmp_path / "busy.db"
+    store = Store(f"sqlite:///{db}")
+    with store.engine.begin() as conn:
+        migrate(conn, MIGRATIONS, table=MIGRATIONS_TABLE)
+    recorder = EventRecorder(store.engine, max_events=100)
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    for _ in range(3):
+        recorder.record(mode="auto", upstream="local", status="ok")
+    started = time.monotonic()
+    await recorder.flush()
+    assert time.monotonic() - started < 5  # it gave up quickly instead of waiting 30 s
+    other.execute("ROLLBACK")
+    other.close()
+    assert len(await recorder.recent(10)) == 3  # kept, and written once the lock was gone
+    await recorder.stop()
+    store.close()
