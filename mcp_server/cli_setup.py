@@ -51,58 +51,61 @@ def _check(harness: str) -> None:
         raise typer.Exit(2)
 
 
-@app.command()
-def install(
-    harness: HarnessArg,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask")] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show the changes, write nothing")
-    ] = False,
-    shell_rc: Annotated[
-        bool, typer.Option("--shell-rc", help="claude: add ANTHROPIC_BASE_URL to your shell rc")
-    ] = False,
-    scope: Annotated[str, typer.Option(help="user or project (claude)")] = "user",
-    config: ConfigOption = None,
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask")]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Show the changes, write nothing")]
+ScopeOption = Annotated[str, typer.Option(help="user or project (claude)")]
+
+
+def _perform(
+    action: str,
+    harness: str,
+    yes: bool,
+    dry_run: bool,
+    shell_rc: bool,
+    scope: str,
+    config: Path | None,
 ) -> None:
-    """Point a harness at the proxy and register the MCP server in its own config."""
+    from mcp_server.install import run
     from mcp_server.install.files import ConfigFileError
-    from mcp_server.install.run import install as run_install
 
     _check(harness)
     ctx = _context(config, scope, shell_rc)
+    perform = run.install if action == "install" else run.uninstall
     try:
-        run_install(harness, ctx, yes=yes, dry_run=dry_run, echo=typer.echo, confirm=typer.confirm)
+        perform(harness, ctx, yes=yes, dry_run=dry_run, echo=typer.echo, confirm=typer.confirm)
     except ConfigFileError as exc:
         typer.echo(f"brainrouter: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+@app.command()
+def install(
+    harness: HarnessArg,
+    yes: YesOption = False,
+    dry_run: DryRunOption = False,
+    shell_rc: Annotated[
+        bool, typer.Option("--shell-rc", help="claude: add ANTHROPIC_BASE_URL to your shell rc")
+    ] = False,
+    scope: ScopeOption = "user",
+    config: ConfigOption = None,
+) -> None:
+    """Point a harness at the proxy and register the MCP server in its own config."""
+    _perform("install", harness, yes, dry_run, shell_rc, scope, config)
 
 
 @app.command()
 def uninstall(
     harness: HarnessArg,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask")] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show the changes, write nothing")
-    ] = False,
+    yes: YesOption = False,
+    dry_run: DryRunOption = False,
     shell_rc: Annotated[
         bool, typer.Option("--shell-rc", help="claude: also remove the shell rc line")
     ] = False,
-    scope: Annotated[str, typer.Option(help="user or project (claude)")] = "user",
+    scope: ScopeOption = "user",
     config: ConfigOption = None,
 ) -> None:
     """Remove exactly what `install` added (the original bytes, when the file is untouched since)."""
-    from mcp_server.install.files import ConfigFileError
-    from mcp_server.install.run import uninstall as run_uninstall
-
-    _check(harness)
-    ctx = _context(config, scope, shell_rc)
-    try:
-        run_uninstall(
-            harness, ctx, yes=yes, dry_run=dry_run, echo=typer.echo, confirm=typer.confirm
-        )
-    except ConfigFileError as exc:
-        typer.echo(f"brainrouter: {exc}", err=True)
-        raise typer.Exit(1) from None
+    _perform("uninstall", harness, yes, dry_run, shell_rc, scope, config)
 
 
 UNIT = """[Unit]

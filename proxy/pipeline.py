@@ -16,7 +16,6 @@ import orjson
 from starlette.responses import Response, StreamingResponse
 
 import prompts
-from proxy.breaker import CircuitBreaker
 from proxy.classifier import build_classifier
 from proxy.errors import error_response
 from proxy.events import EventRecorder, harness_of, project_dir_of
@@ -32,7 +31,6 @@ from proxy.translate.upstream_requests import request_for
 from proxy.upstream import Opened, Upstream, UpstreamClientError, UpstreamFailure
 
 log = logging.getLogger("brainrouter.proxy")
-_MODELS_TTL_S = 60.0
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
@@ -65,43 +63,16 @@ class ProxyService:
         self.settings = settings
         self.events = events
         self.model = model
-        breaker = settings.breaker
-        self.cloud = Upstream(
-            "cloud",
-            settings.cloud,
-            client,
-            settings.timeouts,
-            CircuitBreaker(breaker.failures, breaker.cooldown_s),
-        )
-        self.local = Upstream(
-            "local",
-            settings.local,
-            client,
-            settings.timeouts,
-            CircuitBreaker(breaker.failures, breaker.cooldown_s),
-        )
+        self.cloud = Upstream.of("cloud", settings.cloud, client, settings)
+        self.local = Upstream.of("local", settings.local, client, settings)
         self.router = Router(settings, classifier or build_classifier(settings), self.local_models)
         self.lean_prompt = prompts.load("local_system.md", settings.local_system_prompt)
         self.in_flight = {"cloud": 0, "local": 0}
-        self._models: tuple[float, list[str]] | None = None
 
     async def local_models(self) -> list[str]:
-        """The local server's models (llama-swap, Ollama...), cached for a minute."""
-        if not self.local.configured:
-            return list(self.settings.local.models)
-        now = time.monotonic()
-        if self._models is not None and now - self._models[0] < _MODELS_TTL_S:
-            return self._models[1]
-        try:
-            data: Any = await self.local.get_json("/models")
-            listed = [
-                str(m["id"]) for m in data.get("data", []) if isinstance(m, dict) and "id" in m
-            ]
-        except (httpx.HTTPError, ValueError, AttributeError, KeyError):
-            listed = []
-        models = list(dict.fromkeys([*self.settings.local.models, *listed]))
-        self._models = (now, models)
-        return models
+        """The local server's models (llama-swap, Ollama...) and those named in config."""
+        listed = await self.local.list_models() if self.local.configured else []
+        return list(dict.fromkeys([*self.settings.local.models, *listed]))
 
     def health(self) -> dict[str, Any]:
         model = self.model.describe() if self.model else None

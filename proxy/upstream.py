@@ -12,18 +12,19 @@ import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 
 from proxy.breaker import CircuitBreaker
-from proxy.settings import Protocol, TimeoutSettings, UpstreamSettings
+from proxy.settings import Protocol, ProxySettings, TimeoutSettings, UpstreamSettings
 
 PATHS: dict[Protocol, str] = {
     "openai": "/chat/completions",
     "anthropic": "/messages",
     "responses": "/responses",
 }
+_MODELS_TTL_S = 60.0
 FailureKind = Literal["connect", "timeout", "status", "first_byte", "stall", "malformed"]
 
 
@@ -71,6 +72,18 @@ class Upstream:
         self.timeouts = timeouts
         self.breaker = breaker
         self.last_latency_ms: float | None = None
+        self._models: tuple[float, list[str]] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        name: Literal["cloud", "local"],
+        settings: UpstreamSettings,
+        client: httpx.AsyncClient,
+        proxy: ProxySettings,
+    ) -> Upstream:
+        breaker = CircuitBreaker(proxy.breaker.failures, proxy.breaker.cooldown_s)
+        return cls(name, settings, client, proxy.timeouts, breaker)
 
     @property
     def configured(self) -> bool:
@@ -180,6 +193,21 @@ class Upstream:
             "last_error": breaker.last_error,
             "last_first_byte_ms": self.last_latency_ms,
         }
+
+    async def list_models(self) -> list[str]:
+        """GET /models, cached for a minute; an unreachable server lists nothing."""
+        now = time.monotonic()
+        if self._models is not None and now - self._models[0] < _MODELS_TTL_S:
+            return self._models[1]
+        try:
+            data: Any = await self.get_json("/models")
+            models = [
+                str(m["id"]) for m in data.get("data", []) if isinstance(m, dict) and "id" in m
+            ]
+        except (httpx.HTTPError, ValueError, AttributeError, KeyError):
+            models = []
+        self._models = (now, models)
+        return models
 
     async def get_json(self, path: str) -> object:
         response = await self.client.get(
