@@ -27,7 +27,6 @@ def _executable() -> str:
 
 def _context(config: Path | None, scope: str, shell_rc: bool) -> Context:
     from mcp_server.install.harnesses import Context
-    from mcp_server.relay import daemon_url
 
     settings = _settings(config)
     if scope not in ("user", "project"):
@@ -35,7 +34,7 @@ def _context(config: Path | None, scope: str, shell_rc: bool) -> Context:
         raise typer.Exit(2)
     return Context.from_env(
         _executable(),
-        daemon_url(settings),
+        settings.server.loopback_url,
         int(settings.review.round_timeout_s) + 60,
         scope=scope,
         shell_rc=shell_rc,

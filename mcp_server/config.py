@@ -49,6 +49,12 @@ class ServerSettings(BaseModel):
     )
 
     @property
+    def loopback_url(self) -> str:
+        """Where processes on this machine reach the daemon (a wildcard bind answers on 127.0.0.1)."""
+        host = "127.0.0.1" if self.host in {"0.0.0.0", "::", ""} else self.host
+        return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}"
+
+    @property
     def url(self) -> str:
         if self.public_url:
             return self.public_url.rstrip("/")

@@ -81,9 +81,8 @@ def run_checks(config: Path | None, echo: Echo) -> int:
             )
 
     echo("daemon")
-    from mcp_server.relay import daemon_url
 
-    url = daemon_url(settings)
+    url = settings.server.loopback_url
     try:
         httpx.get(f"{url}/health", timeout=2).raise_for_status()
         ok(f"running at {url}")

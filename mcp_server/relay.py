@@ -34,13 +34,6 @@ class DaemonUnavailable(RuntimeError):
     pass
 
 
-def daemon_url(settings: Settings) -> str:
-    host = settings.server.host
-    if host in {"0.0.0.0", "::", ""}:
-        host = "127.0.0.1"
-    return f"http://{'[' + host + ']' if ':' in host else host}:{settings.server.port}"
-
-
 class DaemonBackend:
     """The review tools of a running daemon, called over MCP streamable HTTP."""
 
@@ -103,7 +96,7 @@ class Relay:
         self.settings = settings
         self.autostart = autostart
         self.config_path = config_path
-        self.base_url = daemon_url(settings)
+        self.base_url = settings.server.loopback_url
         self.local = ReviewRuntime(settings)
         self._backend: ReviewBackend | None = None
         self._lock = asyncio.Lock()

@@ -109,7 +109,7 @@ class ProxyRuntime:
             # No local LLM server configured: the in-process model serves model=local.
             local = proxy.local.model_copy(
                 update={
-                    "base_url": f"{_loopback_url(settings)}{PREFIX}",
+                    "base_url": f"{settings.server.loopback_url}{PREFIX}",
                     "protocol": "openai",
                     "model": proxy.local.model or MODEL_NAME,
                     "fallback_model": proxy.local.fallback_model or MODEL_NAME,
@@ -138,13 +138,6 @@ class ProxyRuntime:
         await self.events.stop()
         await self.http.aclose()
         self.model.close()
-
-
-def _loopback_url(settings: Settings) -> str:
-    host = settings.server.host
-    if host in {"0.0.0.0", "::", ""}:
-        host = "127.0.0.1"
-    return f"http://{'[' + host + ']' if ':' in host else host}:{settings.server.port}"
 
 
 def review_decider(classifier: Classifier) -> AutoDecider:

@@ -9,7 +9,7 @@ from typing import Any
 import jinja2
 
 import prompts
-from review.budget import FittedDiff, SkippedFile, estimate_tokens, fit
+from review.budget import CHARS_PER_TOKEN, FittedDiff, SkippedFile, estimate_tokens, fit
 from review.context import Document, ProjectContext
 from review.request import ReviewRequest
 
@@ -33,7 +33,7 @@ class BuiltPrompt:
 def _shorten(text: str, max_tokens: int, what: str) -> str:
     if estimate_tokens(text) <= max_tokens:
         return text
-    keep = int(max_tokens * 3.5)
+    keep = int(max_tokens * CHARS_PER_TOKEN)
     return (
         text[:keep]
         + f"\n[... {what} shortened to fit the budget: {keep} of {len(text)} characters shown]"

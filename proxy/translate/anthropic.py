@@ -91,9 +91,8 @@ def _user_messages(content: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _assistant_message(content: Any) -> dict[str, Any]:
-    if not isinstance(content, list):
-        return {"role": "assistant", "content": _text_of(content)}
+def blocks_to_chat(content: list[Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    """An assistant's Anthropic content blocks as chat: its texts and its tool calls."""
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
     for block in content:
@@ -112,6 +111,13 @@ def _assistant_message(content: Any) -> dict[str, Any]:
                     },
                 }
             )
+    return texts, calls
+
+
+def _assistant_message(content: Any) -> dict[str, Any]:
+    if not isinstance(content, list):
+        return {"role": "assistant", "content": _text_of(content)}
+    texts, calls = blocks_to_chat(content)
     message: dict[str, Any] = {"role": "assistant", "content": "\n".join(texts) if texts else None}
     if calls:
         message["tool_calls"] = calls

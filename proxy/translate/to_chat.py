@@ -7,9 +7,8 @@ import time
 import uuid
 from typing import Any
 
-import orjson
-
 from proxy.settings import Protocol
+from proxy.translate.anthropic import blocks_to_chat
 
 _FINISH_FROM_ANTHROPIC = {
     "end_turn": "stop",
@@ -43,21 +42,7 @@ def _completion(
 
 def response_to_chat(upstream: Protocol, data: dict[str, Any]) -> dict[str, Any]:
     if upstream == "anthropic":
-        texts, calls = [], []
-        for block in data.get("content") or []:
-            if block.get("type") == "text":
-                texts.append(block.get("text", ""))
-            elif block.get("type") == "tool_use":
-                calls.append(
-                    {
-                        "id": block.get("id", ""),
-                        "type": "function",
-                        "function": {
-                            "name": block.get("name", ""),
-                            "arguments": orjson.dumps(block.get("input") or {}).decode(),
-                        },
-                    }
-                )
+        texts, calls = blocks_to_chat(data.get("content") or [])
         usage = data.get("usage") or {}
         prompt = int(usage.get("input_tokens") or 0) + int(
             usage.get("cache_read_input_tokens") or 0
