@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import openai
-import pytest
-from playwright.sync_api import Browser, Dialog, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, expect
 
+from tests.browser_fixtures import ARTIFACTS, needs_chromium
 from tests.daemon import BRAINROUTER, Daemon
 from tests.fake_llm import FakeLLM
-from tests.test_browser import ARGS, ARTIFACTS, CHROMIUM
 from tests.test_dashboard import _env
 
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None, reason="Debian's chromium is not installed"
-)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
+pytestmark = needs_chromium
 
 
 def test_the_dashboard_with_real_traffic(
