@@ -26,3 +26,34 @@ async def main(db_url: str, llm_url: str, cwd: str, prefix: str, rounds: int) ->
 
 if __name__ == "__main__":
     asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])))
+
+
+def run_two_writers(url: str, llm_url: str, cwd: str, rounds: int) -> list[str]:
+    """Start two worker processes against one database at once; the stderr of any that failed."""
+    import subprocess
+    from pathlib import Path
+
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.concurrent_worker",
+                url,
+                llm_url,
+                cwd,
+                prefix,
+                str(rounds),
+            ],
+            cwd=Path(__file__).parent.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for prefix in ("a", "b")
+    ]
+    failures = []
+    for worker in workers:
+        _out, err = worker.communicate(timeout=120)
+        if worker.returncode != 0:
+            failures.append(err.decode()[-2000:])
+    return failures

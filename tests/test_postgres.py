@@ -4,10 +4,7 @@ starts one where Debian's postgresql package can be installed; skipped, saying w
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import git
 import pytest
@@ -22,6 +19,7 @@ from review.models import ReviewRound, ReviewSession
 from review.request import ReviewRequest
 from review.settings import ReviewSettings
 from review.store import Store, make_engine
+from tests.concurrent_worker import run_two_writers
 from tests.conftest import root_of
 from tests.fake_llm import FakeLLM, revise
 
@@ -102,27 +100,7 @@ def test_two_processes_writing_at_once_on_postgres(
     pg_url: str, project: git.Repo, fake_llm: FakeLLM
 ) -> None:
     Store(pg_url).close()
-    workers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.concurrent_worker",
-                pg_url,
-                fake_llm.base_url,
-                str(root_of(project)),
-                prefix,
-                "8",
-            ],
-            cwd=Path(__file__).parent.parent,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for prefix in ("a", "b")
-    ]
-    for worker in workers:
-        _out, err = worker.communicate(timeout=120)
-        assert worker.returncode == 0, err.decode()[-2000:]
+    assert run_two_writers(pg_url, fake_llm.base_url, str(root_of(project)), 8) == []
     store = Store(pg_url)
     try:
         with store.transaction() as db:

@@ -1,7 +1,5 @@
 """The database: versioned migrations, WAL, and several writer processes losing nothing."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import git
@@ -11,6 +9,7 @@ from sqlmodel import select
 from review import migrations
 from review.models import ReviewRound, ReviewSession
 from review.store import Store, StoreError
+from tests.concurrent_worker import run_two_writers
 from tests.fake_llm import FakeLLM
 
 
@@ -67,27 +66,7 @@ def test_two_processes_writing_at_once_lose_nothing(
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     Store(url).close()  # migrate first so both workers start on the same schema
     rounds = 12
-    workers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.concurrent_worker",
-                url,
-                fake_llm.base_url,
-                str(project.working_tree_dir),
-                prefix,
-                str(rounds),
-            ],
-            cwd=Path(__file__).parent.parent,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for prefix in ("a", "b")
-    ]
-    for worker in workers:
-        _out, err = worker.communicate(timeout=120)
-        assert worker.returncode == 0, err.decode()[-2000:]
+    assert run_two_writers(url, fake_llm.base_url, str(project.working_tree_dir), rounds) == []
 
     store = Store(url)
     try:
