@@ -247,6 +247,13 @@ def calibrate(
     cloud_share: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of requests to send to the cloud")
     ] = 0.3,
+    write: Annotated[
+        bool,
+        typer.Option(
+            "--write",
+            help="Set proxy.classifier.threshold in the config file (a backup of it is kept)",
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Find the classifier threshold that sends a target share of requests to the cloud."""
@@ -289,8 +296,25 @@ def calibrate(
     typer.echo(
         f"threshold {threshold:.4f} sends {cloud_share:.0%} of {len(ordered)} prompts to the cloud"
     )
+    if write:
+        from mcp_server.config import writable_config_file
+        from mcp_server.install.files import ConfigFileError, set_yaml_key
+
+        target = writable_config_file(config)
+        try:
+            backup = set_yaml_key(target, ("proxy", "classifier", "threshold"), round(threshold, 4))
+        except (ConfigFileError, OSError) as exc:
+            typer.echo(f"brainrouter: {exc}", err=True)
+            raise typer.Exit(1) from None
+        kept = f" (the old file is kept as {backup})" if backup else ""
+        typer.echo(f"wrote proxy.classifier.threshold: {threshold:.4f} to {target}{kept}")
+        typer.echo(
+            "a running daemon uses it after a restart (systemctl --user restart brainrouter)"
+        )
+        return
     typer.echo(
-        f"set it in brainrouter.yaml:\n  proxy:\n    classifier:\n      threshold: {threshold:.4f}"
+        f"set it in brainrouter.yaml (or run again with --write):\n"
+        f"  proxy:\n    classifier:\n      threshold: {threshold:.4f}"
     )
     typer.echo(f"or: export BRAINROUTER_PROXY__CLASSIFIER__THRESHOLD={threshold:.4f}")
 

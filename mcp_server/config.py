@@ -156,6 +156,13 @@ def config_files(explicit: Path | None = None) -> list[Path]:
     return [p for p in (SYSTEM_CONFIG, user_config_file()) if p.is_file()]
 
 
+def writable_config_file(explicit: Path | None = None) -> Path:
+    """The file a command that changes settings writes: the one named, else the user's."""
+    if explicit is None and os.environ.get("BRAINROUTER_CONFIG"):
+        explicit = Path(os.environ["BRAINROUTER_CONFIG"])
+    return explicit.expanduser() if explicit is not None else user_config_file()
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

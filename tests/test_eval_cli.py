@@ -68,3 +68,38 @@ def test_calibrate_finds_the_threshold_for_a_cloud_share(tmp_path: Path) -> None
     scores = [json.loads(line)["score"] for line in scores_out.read_text().splitlines()]
     share = sum(s >= threshold for s in scores) / len(scores)
     assert 0.15 <= share <= 0.35
+
+
+def test_calibrate_write_sets_the_threshold_and_keeps_the_rest_of_the_file(
+    tmp_path: Path,
+) -> None:
+    from mcp_server.config import load_settings
+
+    data = _records(tmp_path / "data.jsonl")
+    config = tmp_path / "brainrouter.yaml"
+    config.write_text("# my settings\nserver:\n  port: 9911  # not the default\n")
+    proc = _run(
+        "calibrate", "--data", str(data), "--cloud-share", "0.25", "--write", "-c", str(config)
+    )
+    assert proc.returncode == 0, proc.stderr
+    threshold = float(proc.stdout.split()[1])
+    text = config.read_text()
+    assert "# my settings" in text and "9911  # not the default" in text
+    settings = load_settings(config)
+    assert settings.proxy.classifier.threshold == round(threshold, 4)
+    assert settings.server.port == 9911
+    backups = list(tmp_path.glob("brainrouter.yaml.bak-*"))
+    assert [b.read_text() for b in backups] == [
+        "# my settings\nserver:\n  port: 9911  # not the default\n"
+    ]
+
+
+def test_calibrate_write_leaves_an_invalid_config_untouched(tmp_path: Path) -> None:
+    data = _records(tmp_path / "data.jsonl")
+    config = tmp_path / "brainrouter.yaml"
+    config.write_text("proxy:\n  classifier: 3\n")
+    proc = _run("calibrate", "--data", str(data), "--write", "-c", str(config))
+    assert proc.returncode == 2
+    assert "proxy.classifier" in proc.stderr
+    assert config.read_text() == "proxy:\n  classifier: 3\n"
+    assert not list(tmp_path.glob("*.bak-*"))

@@ -154,6 +154,28 @@ def write(change: Change) -> Path | None:
     return backup
 
 
+def set_yaml_key(path: Path, keys: tuple[str, ...], value: Any) -> Path | None:
+    """Set one nested key of a YAML file, keeping its comments and everything else; returns
+    the backup of the old file (None when there was none)."""
+
+    def edit(doc: Document) -> Document:
+        node = doc
+        for key in keys[:-1]:
+            child = node.get(key)
+            if child is None:
+                child = node[key] = {}
+            if not isinstance(child, dict):
+                raise ConfigFileError(
+                    f"{path}: {'.'.join(keys[: keys.index(key) + 1])} is not a mapping; it was left untouched"
+                )
+            node = child
+        node[keys[-1]] = value
+        return doc
+
+    change = plan(path, "yaml", edit)
+    return write(change) if change.changed else None
+
+
 def apply(change: Change, ledger: Ledger, harness: str) -> Path | None:
     """Write an install's change and record what was there before it."""
     records = ledger.load()
