@@ -93,6 +93,20 @@ def test_unusable_weights_fall_back_to_the_rules(tmp_path: Path) -> None:
     assert isinstance(build_classifier(ProxySettings()), LearnedClassifier)
 
 
+def test_weights_made_for_other_features_are_refused_with_the_fix(tmp_path: Path) -> None:
+    """A weights file from an older version would score garbage; it is refused at load."""
+    import json
+
+    from proxy.classifier import WEIGHTS
+
+    data = json.loads(WEIGHTS.read_text())
+    data["dense_features"] = data["dense_features"][:-1]
+    old = tmp_path / "weights.json"
+    old.write_text(json.dumps(data))
+    with pytest.raises(WeightsError, match=r"other features.*retrain"):
+        LinearScorer(old)
+
+
 @pytest.mark.skipif(not EVAL.is_dir(), reason="../shared/routing-eval is not beside the checkout")
 async def test_held_out_quality_beats_the_length_baseline(tmp_path: Path) -> None:
     """On records the shipped model never saw, it ranks better than prompt length does."""

@@ -20,7 +20,7 @@ from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from proxy.classifier.features import HASH_BITS, featurize
+from proxy.classifier.features import DENSE, HASH_BITS, featurize
 from proxy.routing import Classification, Classifier, Features, Route, RuleClassifier
 from proxy.settings import ClassifierSettings, ProxySettings
 
@@ -42,6 +42,11 @@ class LinearScorer:
             data = json.loads(path.read_text())
             if data.get("hash_bits") != HASH_BITS:
                 raise WeightsError(f"{path}: hash_bits {data.get('hash_bits')} != {HASH_BITS}")
+            if data.get("dense_features") != list(DENSE):
+                raise WeightsError(
+                    f"{path}: made for other features than this version computes; retrain it"
+                    " with python -m proxy.classifier.train"
+                )
             packed = base64.b64decode(data["word_weights_f16_b64"])
             if len(packed) != 2 << HASH_BITS:
                 raise WeightsError(f"{path}: expected {1 << HASH_BITS} word weights")

@@ -6,8 +6,8 @@
 
 Records whose id hashes to 0 mod 5 are held out (never trained on) and the metrics on them are
 printed and stored in the file. The model: ridge regression on hashed words and word pairs plus
-shape features, predicting strong_score - weak_score (what sending a prompt to the strong model
-gains), squashed into [0, 1].
+shape features, each kept per kind of prompt (features.py), predicting strong_score -
+weak_score (what sending a prompt to the strong model gains), squashed into [0, 1].
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", type=Path, action="append", required=True)
-    parser.add_argument("--alpha", type=float, default=100.0)
+    parser.add_argument("--alpha", type=float, default=30.0)
     parser.add_argument("--out", type=Path, default=WEIGHTS)
     args = parser.parse_args()
 
@@ -101,8 +101,8 @@ def main() -> None:
     train_scores = 1 / (1 + np.exp(-SQUASH * (x_train @ model.coef_ + model.intercept_)))
     coef = model.coef_.astype(np.float32)
     payload = {
-        "version": 1,
-        "kind": "ridge-gain-hashed-words",
+        "version": 2,
+        "kind": "ridge-gain-hashed-words-per-prompt-kind",
         "hash_bits": HASH_BITS,
         "squash": SQUASH,
         "intercept": float(model.intercept_),
