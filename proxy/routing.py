@@ -1,9 +1,10 @@
-"""Which upstream a request goes to, and why (P4). `auto` asks a classifier; until the learned
-one is configured, a rule-based classifier stands behind the same interface."""
+"""Which upstream a request goes to, and why (P4). `auto` asks a classifier: the learned router
+(proxy/classifier) by default, the rules below where it is configured off or unusable."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,6 +16,31 @@ from proxy.settings import AutoRuleSettings, ProxySettings
 
 Route = Literal["cloud", "local"]
 MODES = ("auto", "local", "cloud")
+
+
+# What harnesses put into user turns besides the user's words: Claude Code's reminders (its
+# CLAUDE.md, todo state), Codex's environment and AGENTS.md messages.
+_HARNESS_TEXT = re.compile(
+    r"<(system-reminder|environment_context|user_instructions|INSTRUCTIONS)>.*?</\1>", re.S
+)
+_AGENTS_MD_HEADING = re.compile(r"^# AGENTS\.md instructions for .*$", re.M)
+
+
+def _own_words(content: Any) -> str:
+    """The text a person wrote in one user message, without what the harness added."""
+    if isinstance(content, str):
+        text = content
+    elif isinstance(content, list):
+        text = "\n".join(
+            str(p.get("text") or "")
+            for p in content
+            if isinstance(p, dict) and p.get("type") in ("text", "input_text")
+        )
+    else:
+        return ""
+    if "<" in text or "# AGENTS.md" in text:
+        text = _AGENTS_MD_HEADING.sub("", _HARNESS_TEXT.sub("", text))
+    return text.strip()
 
 
 @dataclass
@@ -45,16 +71,9 @@ class Features:
                         images = images or part.get("type") == "image_url"
         for message in reversed(messages):
             if message.get("role") == "user":
-                content = message.get("content")
-                if isinstance(content, str):
-                    latest = content
-                elif isinstance(content, list):
-                    latest = "\n".join(
-                        str(p.get("text") or "")
-                        for p in content
-                        if isinstance(p, dict) and p.get("type") == "text"
-                    )
-                break
+                latest = _own_words(message.get("content"))
+                if latest:
+                    break
         return cls(
             latest_user_text=latest,
             total_chars=total,

@@ -76,3 +76,94 @@ async def test_missing_upstreams_are_clear_errors() -> None:
         await router.decide("cloud", _features("x"))
     with pytest.raises(RoutingError, match="unknown model 'mystery'"):
         await router.decide("mystery", _features("x"))
+
+
+def test_the_classifier_reads_the_users_words_not_what_claude_code_adds() -> None:
+    """Claude Code wraps CLAUDE.md and todo state in <system-reminder> blocks inside user turns,
+    and mid-loop the latest user turn holds only tool results and a reminder."""
+    from proxy.translate import anthropic
+
+    reminder = "<system-reminder>\n# claudeMd\nAlways run the tests.\n</system-reminder>"
+    body = {
+        "model": "brainrouter/auto",
+        "max_tokens": 32000,
+        "system": [{"type": "text", "text": "You are Claude Code."}],
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": reminder},
+                    {
+                        "type": "text",
+                        "text": "Make the scheduler lock-free",
+                        "cache_control": {"type": "ephemeral"},
+                    },
+                ],
+            },
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": "a.py"}}
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": "t1", "content": "print(1)"},
+                    {
+                        "type": "text",
+                        "text": "<system-reminder>todo list is empty</system-reminder>",
+                    },
+                ],
+            },
+        ],
+    }
+    features = Features.of(anthropic.request_to_chat(body))
+    assert features.latest_user_text == "Make the scheduler lock-free"
+
+
+def test_the_classifier_reads_the_users_words_not_what_codex_adds() -> None:
+    from proxy.translate import responses
+
+    body = {
+        "model": "brainrouter/auto",
+        "input": [
+            {
+                "type": "message",
+                "role": "developer",
+                "content": [{"type": "input_text", "text": "You are Codex."}],
+            },
+            {
+                "type": "message",
+                "role": "user",
+                "content": [
+                    {
+                        "type": "input_text",
+                        "text": "# AGENTS.md instructions for /srv/app\n\n<INSTRUCTIONS>\nUse uv.\n</INSTRUCTIONS>",
+                    }
+                ],
+            },
+            {
+                "type": "message",
+                "role": "user",
+                "content": [
+                    {
+                        "type": "input_text",
+                        "text": "<environment_context>\n  <cwd>/srv/app</cwd>\n</environment_context>",
+                    }
+                ],
+            },
+            {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "rename foo to bar"}],
+            },
+            {"type": "function_call", "call_id": "c1", "name": "shell", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "c1", "output": "ok"},
+        ],
+    }
+    chat, _ = responses.request_to_chat(body)
+    assert Features.of(chat).latest_user_text == "rename foo to bar"
+    only_context = {"model": "auto", "input": body["input"][:3]}
+    chat, _ = responses.request_to_chat(only_context)
+    assert Features.of(chat).latest_user_text == ""
