@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/classifier.py [--data FILE.jsonl ...] [--judge]
 
-For each file: decision latency p50/p99 per stage (stage 1: the learned linear router; stage 2:
+For each file (by default ../shared/routing-eval/ and our own proxy/classifier/data/agent-tasks.jsonl,
+whose labels are our judgement): decision latency p50/p99 per stage (stage 1: the learned linear router; stage 2:
 the model judge, with --judge, timed on its own over a sample), and RouteLLM's metrics on the
 records the shipped weights were NOT trained on (train.py holds out ids hashing to 0 mod 5),
 next to the prompt-length and random baselines. Prints a table, then JSON.
@@ -23,8 +24,11 @@ from proxy.classifier.train import held_out
 from proxy.settings import ClassifierSettings, ModelSettings
 
 DEFAULT_DATA = [
-    Path(__file__).resolve().parents[2] / "shared" / "routing-eval" / n
-    for n in ("gsm8k.jsonl", "mmlu-dev.jsonl")
+    *(
+        Path(__file__).resolve().parents[2] / "shared" / "routing-eval" / n
+        for n in ("gsm8k.jsonl", "mmlu-dev.jsonl")
+    ),
+    Path(__file__).resolve().parents[1] / "proxy" / "classifier" / "data" / "agent-tasks.jsonl",
 ]
 
 
@@ -60,7 +64,7 @@ async def main() -> None:
     report = []
     print(
         f"{'file':<16}{'held out':>9}{'APGR':>7}{'CPT50':>7}{'CPT80':>7}{'length':>8}{'random':>8}"
-        f"{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'p50 ms':>8}{'p99 ms':>8}{'cloud':>7}"
     )
     for path in args.data or DEFAULT_DATA:
         records = [r for r in load_records(path) if held_out(r.id)]
@@ -78,6 +82,8 @@ async def main() -> None:
             "random_apgr": statistics.mean(r.metrics.apgr for r in randoms),
             "stage1_p50_ms": learned.latency(0.5),
             "stage1_p99_ms": learned.latency(0.99),
+            # share of these prompts the default threshold sends to the cloud
+            "cloud_share": sum(x >= classifier.threshold for x in learned.scores) / m.count,
         }
         if args.judge:
             timings = await judge_latency([r.prompt for r in records[:40]])
@@ -86,7 +92,7 @@ async def main() -> None:
         print(
             f"{path.name:<16}{m.count:>9}{m.apgr:>7.3f}{m.cpt50:>7.3f}{m.cpt80:>7.3f}"
             f"{row['length_apgr']:>8.3f}{row['random_apgr']:>8.3f}{row['stage1_p50_ms']:>8.3f}"
-            f"{row['stage1_p99_ms']:>8.3f}"
+            f"{row['stage1_p99_ms']:>8.3f}{row['cloud_share']:>7.0%}"
             + (
                 f"   judge p50 {row['judge_p50_ms']:.0f} ms p99 {row['judge_p99_ms']:.0f} ms"
                 if args.judge

@@ -14,6 +14,9 @@ from proxy.routing import Features, RuleClassifier
 from proxy.settings import ClassifierSettings, ProxySettings
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "routing-eval"
+AGENT_TASKS = (
+    Path(__file__).resolve().parents[1] / "proxy" / "classifier" / "data" / "agent-tasks.jsonl"
+)
 
 
 def _features(text: str, key: str | None = None) -> Features:
@@ -38,6 +41,29 @@ def test_scores_are_probabilities_and_hard_prompts_score_higher() -> None:
     )
     assert 0 < easy < 1 and 0 < hard < 1
     assert hard > easy
+
+
+async def test_coding_agent_tasks_the_router_never_saw_are_mostly_routed_as_we_labelled_them() -> (
+    None
+):
+    """data/agent-tasks.jsonl: our own labels of what a coding agent asks for. On its held-out
+    part, trivial edits and chat stay local and hard engineering goes to the cloud."""
+    classifier = LearnedClassifier(ClassifierSettings(cache_size=0))
+    records = [r for r in load_records(AGENT_TASKS) if held_out(r.id)]
+    assert len(records) > 40
+    agree = 0
+    for record in records:
+        decision = await classifier.classify(_features(record.prompt))
+        agree += decision.route == ("cloud" if record.weak_score == 0 else "local")
+    assert agree / len(records) >= 0.75
+    trivial = await classifier.classify(_features("Fix the typo in README.md: recieve -> receive"))
+    hard = await classifier.classify(
+        _features(
+            "Our job scheduler deadlocks under load when two workers acquire the same lease. "
+            "Find the lock-order inversion across scheduler/ and worker/ and fix it."
+        )
+    )
+    assert (trivial.route, hard.route) == ("local", "cloud")
 
 
 async def test_decisions_are_cached_per_conversation() -> None:
@@ -100,7 +126,7 @@ def test_weights_made_for_other_features_are_refused_with_the_fix(tmp_path: Path
     from proxy.classifier import WEIGHTS
 
     data = json.loads(WEIGHTS.read_text())
-    data["dense_features"] = data["dense_features"][:-1]
+    data["shape_features"] = data["shape_features"][:-1]
     old = tmp_path / "weights.json"
     old.write_text(json.dumps(data))
     with pytest.raises(WeightsError, match=r"other features.*retrain"):

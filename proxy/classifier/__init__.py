@@ -18,9 +18,11 @@ import time
 from array import array
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from proxy.classifier.features import DENSE, HASH_BITS, featurize
+from proxy.classifier.features import HASH_BITS, KINDS, SHAPE, Kind, featurize
+from proxy.classifier.metrics import calibrate
 from proxy.routing import Classification, Classifier, Features, Route, RuleClassifier
 from proxy.settings import ClassifierSettings, ProxySettings
 
@@ -33,6 +35,19 @@ class WeightsError(ValueError):
     pass
 
 
+@dataclass(frozen=True)
+class _ShapeWeights:
+    """One kind's share of the model: its bias, its weights over standardised shapes, and the
+    line that calibrates its raw prediction to the gain seen on unseen records."""
+
+    bias: float
+    mean: list[float]
+    std: list[float]
+    weights: list[float]
+    knots_raw: list[float]
+    knots_gain: list[float]
+
+
 class LinearScorer:
     """Stage 1: the shipped (or configured) weights.json. Plain Python on purpose: a prompt has
     a few hundred features, and numpy would cost the daemon some 15 MB of memory."""
@@ -42,7 +57,7 @@ class LinearScorer:
             data = json.loads(path.read_text())
             if data.get("hash_bits") != HASH_BITS:
                 raise WeightsError(f"{path}: hash_bits {data.get('hash_bits')} != {HASH_BITS}")
-            if data.get("dense_features") != list(DENSE):
+            if data.get("shape_features") != list(SHAPE) or sorted(data["kinds"]) != sorted(KINDS):
                 raise WeightsError(
                     f"{path}: made for other features than this version computes; retrain it"
                     " with python -m proxy.classifier.train"
@@ -51,26 +66,43 @@ class LinearScorer:
             if len(packed) != 2 << HASH_BITS:
                 raise WeightsError(f"{path}: expected {1 << HASH_BITS} word weights")
             self.words = array("f", struct.unpack(f"<{len(packed) // 2}e", packed))
-            self.dense_mean = [float(v) for v in data["dense_mean"]]
-            self.dense_std = [float(v) for v in data["dense_std"]]
-            self.dense_weights = [float(v) for v in data["dense_weights"]]
+            self.kinds: dict[str, _ShapeWeights] = {}
+            for kind, block in data["kinds"].items():
+                weights = _ShapeWeights(
+                    float(block["bias"]),
+                    [float(v) for v in block["mean"]],
+                    [float(v) for v in block["std"]],
+                    [float(v) for v in block["weights"]],
+                    [float(v) for v in block["calibration"]["raw"]],
+                    [float(v) for v in block["calibration"]["gain"]],
+                )
+                if len(weights.knots_raw) != len(weights.knots_gain) or not weights.knots_raw:
+                    raise WeightsError(f"{path}: kind {kind} has a broken calibration map")
+                if not len(weights.mean) == len(weights.std) == len(weights.weights) == len(SHAPE):
+                    raise WeightsError(f"{path}: kind {kind} needs {len(SHAPE)} shape weights")
+                self.kinds[kind] = weights
             self.intercept = float(data["intercept"])
             self.squash = float(data.get("squash", 1.0))
             self.threshold = float(data["threshold"])
-        except (OSError, ValueError, KeyError, TypeError, struct.error) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, struct.error) as exc:
             raise WeightsError(f"cannot load router weights from {path}: {exc}") from exc
 
-    def score(self, text: str) -> float:
-        hashed, dense = featurize(text)
+    def rate(self, text: str) -> tuple[float, Kind]:
+        """The score in [0, 1] and the kind of prompt it was read as."""
+        hashed, shape, kind = featurize(text)
         words = self.words
-        value = self.intercept + sum(words[index] * weight for index, weight in hashed.items())
+        block = self.kinds[kind]
+        value = self.intercept + block.bias
+        value += sum(words[index] * weight for index, weight in hashed.items())
         value += sum(
             (x - m) / s * w
-            for x, m, s, w in zip(
-                dense, self.dense_mean, self.dense_std, self.dense_weights, strict=True
-            )
+            for x, m, s, w in zip(shape, block.mean, block.std, block.weights, strict=True)
         )
-        return 1.0 / (1.0 + math.exp(-self.squash * value))
+        gain = calibrate(value, block.knots_raw, block.knots_gain)
+        return 1.0 / (1.0 + math.exp(-self.squash * gain)), kind
+
+    def score(self, text: str) -> float:
+        return self.rate(text)[0]
 
 
 class LearnedClassifier:
@@ -118,7 +150,7 @@ class LearnedClassifier:
             return cached
         started = time.perf_counter()
         try:
-            score = self.scorer.score(features.latest_user_text)
+            score, kind = self.scorer.rate(features.latest_user_text)
         except Exception as exc:
             log.exception("classifier failed")
             return Classification(
@@ -126,7 +158,7 @@ class LearnedClassifier:
             )
         spent_ms = (time.perf_counter() - started) * 1000
         self.stage_ms["features"].append(spent_ms)
-        result = self._decide(score, "learned router")
+        result = self._decide(score, f"learned router ({kind} prompt)")
         if self.judge is not None and abs(score - self.threshold) < self.settings.judge_margin:
             result = await self._ask_judge(features.latest_user_text, score, result, spent_ms)
         self._remember(features.conversation_key, result)
