@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from proxy.classifier.metrics import calibrate, evaluate, quality_curve
+from proxy.classifier.metrics import CALIBRATION_SLOPE, calibrate, evaluate, quality_curve
 
 WEAK = [1.0, 0.0, 0.0, 1.0]
 STRONG = [1.0, 1.0, 1.0, 0.0]  # sending 1 and 2 to the strong model gains; sending 3 loses
@@ -16,7 +16,9 @@ def test_a_perfect_ranking() -> None:
     m = evaluate([0.5, 0.9, 0.8, 0.1], WEAK, STRONG)
     assert quality_curve([0.5, 0.9, 0.8, 0.1], WEAK, STRONG) == [0.5, 0.75, 1.0, 1.0, 0.75]
     assert (m.weak_accuracy, m.strong_accuracy) == (0.5, 0.75)
-    assert m.apgr == pytest.approx(1.375)  # above 1: the weak model is right where the strong is not
+    assert m.apgr == pytest.approx(
+        1.375
+    )  # above 1: the weak model is right where the strong is not
     assert (m.cpt50, m.cpt80) == (0.25, 0.25)
 
 
@@ -40,8 +42,8 @@ def test_bad_input_is_refused() -> None:
 
 def test_calibration_interpolates_clips_and_keeps_order() -> None:
     knots_raw, knots_gain = [0.0, 0.2, 0.6], [0.0, 0.0, 1.0]
-    assert calibrate(0.4, knots_raw, knots_gain) == pytest.approx(0.5 + 0.0004)
-    assert calibrate(-5.0, knots_raw, knots_gain) == pytest.approx(-0.005)
-    assert calibrate(9.0, knots_raw, knots_gain) == pytest.approx(1.009)
+    assert calibrate(0.4, knots_raw, knots_gain) == pytest.approx(0.5 + 0.4 * CALIBRATION_SLOPE)
+    assert calibrate(-5.0, knots_raw, knots_gain) == pytest.approx(-5 * CALIBRATION_SLOPE)
+    assert calibrate(9.0, knots_raw, knots_gain) == pytest.approx(1 + 9 * CALIBRATION_SLOPE)
     # on a flat step the raw order survives, so rankings within a kind do not collapse
     assert calibrate(0.05, knots_raw, knots_gain) < calibrate(0.15, knots_raw, knots_gain)

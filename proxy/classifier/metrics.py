@@ -66,9 +66,13 @@ def evaluate(
     )
 
 
+CALIBRATION_SLOPE = 0.05
+
+
 def calibrate(raw: float, knots_raw: Sequence[float], knots_gain: Sequence[float]) -> float:
     """A raw prediction through a monotone calibration map (knots to interpolate between),
-    plus a sliver of the raw value so that prompts on one flat step keep their order."""
+    plus a sliver of the raw value: prompts on one flat step keep their order, and a threshold
+    can still be placed between them (`brainrouter calibrate` needs that)."""
     if raw <= knots_raw[0]:
         gain = knots_gain[0]
     elif raw >= knots_raw[-1]:
@@ -77,4 +81,4 @@ def calibrate(raw: float, knots_raw: Sequence[float], knots_gain: Sequence[float
         i = bisect.bisect_right(knots_raw, raw)
         x0, x1, y0, y1 = knots_raw[i - 1], knots_raw[i], knots_gain[i - 1], knots_gain[i]
         gain = y0 + (y1 - y0) * (raw - x0) / (x1 - x0) if x1 > x0 else y1
-    return gain + 1e-3 * raw
+    return gain + CALIBRATION_SLOPE * raw
