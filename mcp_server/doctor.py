@@ -12,6 +12,24 @@ from mcp_server.config import ConfigError, load_settings
 Echo = Callable[[str], None]
 
 
+def _magic(path: Path) -> bytes:
+    with open(path, "rb") as handle:  # a model can be tens of GB: read its first bytes only
+        return handle.read(4)
+
+
+def _gpu_offload() -> str:
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        return f"llama-cpp-python is not importable ({exc})"
+    if llama_cpp.llama_supports_gpu_offload():
+        return "GPU offload: this llama-cpp-python build has it (proxy.model.n_gpu_layers)"
+    return (
+        "GPU offload: not in this llama-cpp-python build (CPU only); for a GPU, rebuild it with"
+        " BRAINROUTER_LLAMA_CMAKE_ARGS=-DGGML_CUDA=on (see README)"
+    )
+
+
 def run_checks(config: Path | None, echo: Echo) -> int:
     problems = 0
 
@@ -52,10 +70,11 @@ def run_checks(config: Path | None, echo: Echo) -> int:
     if model_path is not None:
         if not model_path.is_file():
             bad(f"model file {model_path} does not exist", "set proxy.model.path to a GGUF file")
-        elif model_path.read_bytes()[:4] != b"GGUF":
+        elif _magic(model_path) != b"GGUF":
             bad(f"{model_path} is not a GGUF file", "point proxy.model.path at a .gguf model")
         else:
             ok(f"model file {model_path.name} ({model_path.stat().st_size // 1_000_000} MB)")
+    echo(f"  info  {_gpu_offload()}")
 
     echo("upstreams")
     for name, upstream in (("cloud", settings.proxy.cloud), ("local", settings.proxy.local)):

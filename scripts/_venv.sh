@@ -4,7 +4,6 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
 extra="${1:-}"
-stamp="$venv/.installed${extra:+-$extra}"
 # llama-cpp-python compiles from source. A "native" build uses every instruction the build
 # machine has (AMX, AVX-512...) and crashes on machines without them, or where the hypervisor
 # forbids them; so it is built for a portable baseline, once, into a wheelhouse of our own
@@ -15,7 +14,11 @@ if [ "$(uname -m)" = "x86_64" ]; then
 else
   llama_flags="-DGGML_NATIVE=OFF"
 fi
-wheelhouse="${XDG_CACHE_HOME:-$HOME/.cache}/brainrouter/wheels/llama-$llama_version-$(echo "$llama_flags" | cksum | cut -d' ' -f1)"
+# A GPU build instead, e.g. BRAINROUTER_LLAMA_CMAKE_ARGS="-DGGML_CUDA=on" (needs the CUDA toolkit).
+llama_flags="${BRAINROUTER_LLAMA_CMAKE_ARGS:-$llama_flags}"
+flags_sum="$(echo "$llama_flags" | cksum | cut -d' ' -f1)"
+wheelhouse="${XDG_CACHE_HOME:-$HOME/.cache}/brainrouter/wheels/llama-$llama_version-$flags_sum"
+stamp="$venv/.installed${extra:+-$extra}-$flags_sum"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
@@ -27,6 +30,9 @@ if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ]; then
     CMAKE_ARGS="$llama_flags" "$venv/bin/python" -m pip wheel --quiet --no-deps --no-cache-dir \
       --wheel-dir "$wheelhouse" "llama-cpp-python==$llama_version" >&2
   fi
+  # --force-reinstall of the one wheel: a venv made with other flags has another build of it.
+  "$venv/bin/python" -m pip install --quiet --no-deps --force-reinstall \
+    "$wheelhouse"/llama_cpp_python-*.whl >&2
   "$venv/bin/python" -m pip install --quiet --find-links "$wheelhouse" \
     --editable "$root${extra:+[$extra]}" >&2
   touch "$stamp"

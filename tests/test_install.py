@@ -273,4 +273,5 @@ def test_service_unit_and_doctor(tmp_path: Path) -> None:
     )
     assert "configuration is valid" in doctor.stdout
     assert "no daemon at" in doctor.stdout and "brainrouter serve" in doctor.stdout
+    assert "GPU offload: " in doctor.stdout  # says whether this build can use a GPU
     assert doctor.returncode == 1
