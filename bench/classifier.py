@@ -19,8 +19,7 @@ import time
 from pathlib import Path
 
 from proxy.classifier import LearnedClassifier
-from proxy.classifier.evaluation import load_records, run
-from proxy.classifier.train import held_out
+from proxy.classifier.evaluation import held_out, load_records, run
 from proxy.settings import ClassifierSettings, ModelSettings
 
 DEFAULT_DATA = [

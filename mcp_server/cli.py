@@ -153,6 +153,13 @@ def eval_router(
     router: Annotated[
         str, typer.Option(help="configured | rules | length | random")
     ] = "configured",
+    held_out_only: Annotated[
+        bool,
+        typer.Option(
+            "--held-out",
+            help="Only the records the shipped weights were not trained on (ids hashing to 0 mod 5)",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON")] = False,
     config: ConfigOption = None,
 ) -> None:
@@ -163,8 +170,8 @@ def eval_router(
     from rich.progress import Progress
     from rich.table import Table
 
-    from proxy.classifier import build_classifier
-    from proxy.classifier.evaluation import DataError, load_records, run
+    from proxy.classifier import LearnedClassifier, build_classifier
+    from proxy.classifier.evaluation import DataError, held_out, load_records, run
     from proxy.routing import RuleClassifier
 
     settings = _settings(config)
@@ -199,6 +206,19 @@ def eval_router(
             except DataError as exc:
                 typer.echo(f"brainrouter: {exc}", err=True)
                 raise typer.Exit(2) from None
+            if held_out_only:
+                records = [r for r in records if held_out(r.id)]
+                if not records:
+                    typer.echo(f"brainrouter: {path}: no held-out records in it", err=True)
+                    raise typer.Exit(2)
+            elif (
+                isinstance(classifier, LearnedClassifier)
+                and path.name in classifier.scorer.trained_on
+            ):
+                console.print(
+                    f"note: the router's weights were trained on 4/5 of {path.name}; "
+                    "--held-out scores only the rest"
+                )
             with Progress(console=console, transient=True, disable=as_json) as progress:
                 task = progress.add_task(f"scoring {path.name}", total=len(records))
                 result = aio.run(run(classifier, records, partial(progress.advance, task)))

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from proxy.classifier import LearnedClassifier, LinearScorer, WeightsError, build_classifier
-from proxy.classifier.evaluation import load_records, run
-from proxy.classifier.train import held_out
+from proxy.classifier.evaluation import held_out, load_records, run
 from proxy.routing import Features, RuleClassifier
 from proxy.settings import ClassifierSettings, ProxySettings
 

@@ -103,3 +103,30 @@ def test_calibrate_write_leaves_an_invalid_config_untouched(tmp_path: Path) -> N
     assert "proxy.classifier" in proc.stderr
     assert config.read_text() == "proxy:\n  classifier: 3\n"
     assert not list(tmp_path.glob("*.bak-*"))
+
+
+def test_eval_on_the_training_data_says_so_and_held_out_scores_only_the_rest(
+    tmp_path: Path,
+) -> None:
+    from proxy.classifier.evaluation import held_out
+
+    agent_tasks = Path(__file__).resolve().parents[1] / "proxy/classifier/data/agent-tasks.jsonl"
+    everything = _run("eval", "--data", str(agent_tasks), "--json")
+    assert everything.returncode == 0, everything.stderr
+    assert "trained on 4/5 of agent-tasks.jsonl" in everything.stderr
+    proc = _run("eval", "--data", str(agent_tasks), "--held-out", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "trained on" not in proc.stderr
+    ids = [json.loads(line)["id"] for line in agent_tasks.read_text().splitlines()]
+    assert json.loads(proc.stdout)["results"][0]["records"] == sum(map(held_out, ids)) > 0
+
+    lonely = tmp_path / "lonely.jsonl"  # no id in it hashes into the held-out split
+    lonely.write_text(
+        "\n".join(
+            json.dumps({"id": i, "prompt": "p", "weak_score": 1, "strong_score": 1})
+            for i in map(str, range(40))
+            if not held_out(i)
+        )
+    )
+    refused = _run("eval", "--data", str(lonely), "--held-out")
+    assert refused.returncode == 2 and "no held-out records" in refused.stderr

@@ -84,6 +84,7 @@ class LinearScorer:
             self.intercept = float(data["intercept"])
             self.squash = float(data.get("squash", 1.0))
             self.threshold = float(data["threshold"])
+            self.trained_on = [str(name) for name in data.get("trained_on", [])]
         except (OSError, ValueError, KeyError, TypeError, AttributeError, struct.error) as exc:
             raise WeightsError(f"cannot load router weights from {path}: {exc}") from exc
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from proxy.classifier.evaluation import fold_of as _fold
+from proxy.classifier.evaluation import held_out
 from proxy.classifier.features import HASH_BITS, HASH_SIZE, KINDS, SHAPE, featurize, kind_of
 from proxy.classifier.metrics import calibrate, evaluate
 
@@ -71,14 +72,6 @@ def _matrix(records: list[dict[str, Any]], stats: Stats | None = None) -> tuple[
     words = sparse.csr_matrix((data, indices, pointers), shape=(len(records), HASH_SIZE))
     dense = sparse.csr_matrix(np.hstack([*blocks, indicators]))
     return sparse.hstack([words, dense]).tocsr(), stats
-
-
-def _fold(record_id: str) -> int:
-    return zlib.crc32(record_id.encode()) % 5
-
-
-def held_out(record_id: str) -> bool:
-    return _fold(record_id) == 0
 
 
 def _fit(train: list[dict[str, Any]], alpha: float) -> tuple[Any, Any, Stats]:
