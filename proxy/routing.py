@@ -10,8 +10,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-import orjson
-
 from proxy.settings import AutoRuleSettings, ProxySettings
 
 Route = Literal["cloud", "local"]
@@ -213,14 +211,11 @@ def conversation_key(
     body: dict[str, Any], chat: dict[str, Any], headers: dict[str, str]
 ) -> str | None:
     """What stays the same across the turns of one conversation: the harness's session id, or
-    else its first user message."""
+    else the first thing its user wrote (not a boilerplate message every session starts with)."""
     session = headers.get("x-claude-code-session-id") or body.get("prompt_cache_key")
     if session:
         return f"session:{session}"
     for message in chat.get("messages") or []:
-        if message.get("role") == "user":
-            return (
-                "first:"
-                + hashlib.blake2b(orjson.dumps(message.get("content")), digest_size=12).hexdigest()
-            )
+        if message.get("role") == "user" and (words := _own_words(message.get("content"))):
+            return "first:" + hashlib.blake2b(words.encode(), digest_size=12).hexdigest()
     return None

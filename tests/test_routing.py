@@ -1,6 +1,13 @@
 import pytest
 
-from proxy.routing import Features, Router, RoutingError, RuleClassifier, parse_mode
+from proxy.routing import (
+    Features,
+    Router,
+    RoutingError,
+    RuleClassifier,
+    conversation_key,
+    parse_mode,
+)
 from proxy.settings import ProxySettings
 
 
@@ -167,3 +174,24 @@ def test_the_classifier_reads_the_users_words_not_what_codex_adds() -> None:
     only_context = {"model": "auto", "input": body["input"][:3]}
     chat, _ = responses.request_to_chat(only_context)
     assert Features.of(chat).latest_user_text == ""
+
+
+def test_one_conversation_one_key_and_boilerplate_does_not_join_conversations() -> None:
+    boilerplate = {
+        "role": "user",
+        "content": "<environment_context><cwd>/srv</cwd></environment_context>",
+    }
+
+    def chat(*texts: str) -> dict[str, list[dict[str, str]]]:
+        messages = [boilerplate]
+        for text in texts:
+            messages += [{"role": "user", "content": text}, {"role": "assistant", "content": "ok"}]
+        return {"messages": messages}
+
+    first = conversation_key({}, chat("fix the parser"), {})
+    assert first is not None
+    assert conversation_key({}, chat("fix the parser", "and the tests"), {}) == first
+    assert conversation_key({}, chat("write the docs"), {}) != first
+    assert conversation_key({}, {"messages": [boilerplate]}, {}) is None
+    assert conversation_key({}, chat("x"), {"x-claude-code-session-id": "s1"}) == "session:s1"
+    assert conversation_key({"prompt_cache_key": "c9"}, chat("x"), {}) == "session:c9"
