@@ -141,13 +141,20 @@ class ProxyRuntime:
 
 
 def review_decider(classifier: Classifier) -> AutoDecider:
-    """Review's auto mode, decided by the proxy's classifier on the review prompt itself."""
+    """Review's auto mode: a large diff goes to the cloud; otherwise the proxy's classifier
+    decides on what the agent says it did (the rest of the prompt is the same every time)."""
     from proxy.routing import Features
+    from review.loop import LARGE_DIFF_TOKENS
 
     async def decide(built: BuiltPrompt) -> Literal["local", "cloud"]:
-        text = built.text
+        if built.fitted.tokens > LARGE_DIFF_TOKENS:
+            return "cloud"
         features = Features(
-            latest_user_text=text, total_chars=len(text), turns=1, tools=0, has_images=False
+            latest_user_text=built.task or built.text,
+            total_chars=len(built.text),
+            turns=1,
+            tools=0,
+            has_images=False,
         )
         return (await classifier.classify(features)).route
 

@@ -48,6 +48,9 @@ from review.verdict import Finding, Verdict, human_verdict
 log = logging.getLogger("brainrouter.review")
 
 ReviewerFactory = Callable[[Literal["local", "cloud"], str | None], Reviewer]
+# A diff this large is reviewed in the cloud in auto mode, whatever the task says: a small local
+# model misses problems spread over many files.
+LARGE_DIFF_TOKENS = 4000
 AutoDecider = Callable[[BuiltPrompt], Awaitable[Literal["local", "cloud"]]]
 
 
@@ -205,7 +208,7 @@ class ReviewService:
             elif self._auto_decider is not None:
                 mode = await self._auto_decider(built)
             else:
-                mode = "cloud" if built.fitted.tokens > 4000 else "local"
+                mode = "cloud" if built.fitted.tokens > LARGE_DIFF_TOKENS else "local"
         return self._reviewers(mode, local_model if mode == "local" else None)
 
     async def _run_reviewer(

@@ -28,6 +28,7 @@ class BuiltPrompt:
     fitted: FittedDiff
     skipped: list[SkippedFile]
     summary: dict[str, Any]
+    task: str = ""  # what the agent says it did: what review's auto mode classifies
 
 
 def _shorten(text: str, max_tokens: int, what: str) -> str:
@@ -121,5 +122,10 @@ def build_prompt(
         "diff_tokens": fitted.tokens,
     }
     return BuiltPrompt(
-        text=text, tokens=estimate_tokens(text), fitted=fitted, skipped=skipped, summary=summary
+        text=text,
+        tokens=estimate_tokens(text),
+        fitted=fitted,
+        skipped=skipped,
+        summary=summary,
+        task="\n\n".join(part for part in (request.summary, request.details) if part),
     )
