@@ -1,7 +1,8 @@
 """The learned router behind `model=auto`: a cascade of cheap stages, cached per conversation.
 
-Stage 1 scores the request with a linear model over hashed words and shape features
-(weights.json, made by train.py; about a millisecond). Where that score sits close to the
+Stage 1 reads the user's latest words as one kind of prompt (features.kind_of) and scores them
+with that kind's linear model over hashed words and shape features, calibrated per kind
+(weights.json, made by train.py; a fraction of a millisecond). Where that score sits close to the
 threshold and a judge is configured (the shared GGUF model), stage 2 asks it, under the hard
 timeout. Any failure or timeout gives the configured default decision, never an error.
 """
