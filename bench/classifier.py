@@ -98,6 +98,22 @@ async def main() -> None:
                 else ""
             )
         )
+    # Inputs built to hurt: the slowest of them bounds the decision time a client can force.
+    adversarial = {
+        "blank lines": "\n" * 100_000,
+        "commas": "1," * 50_000,
+        "spaces": " " * 100_000,
+        "option lines": "A. x\n" * 20_000,
+        "emoji": "漢字🙂" * 40_000,
+    }
+    worst = []
+    for name, text in adversarial.items():
+        started = time.perf_counter()
+        classifier.scorer.rate(text)
+        worst.append(((time.perf_counter() - started) * 1000, name))
+    slowest_ms, slowest = max(worst)
+    print(f"adversarial inputs: slowest {slowest} at {slowest_ms:.1f} ms")
+    report.append({"adversarial_slowest_ms": slowest_ms, "adversarial_slowest": slowest})
     print(json.dumps(report))
 
 

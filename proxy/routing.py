@@ -18,10 +18,23 @@ MODES = ("auto", "local", "cloud")
 
 # What harnesses put into user turns besides the user's words: Claude Code's reminders (its
 # CLAUDE.md, todo state), Codex's environment and AGENTS.md messages.
-_HARNESS_TEXT = re.compile(
-    r"<(system-reminder|environment_context|user_instructions|INSTRUCTIONS)>.*?</\1>", re.S
-)
+_HARNESS_TAG = re.compile(r"<(system-reminder|environment_context|user_instructions|INSTRUCTIONS)>")
 _AGENTS_MD_HEADING = re.compile(r"^# AGENTS\.md instructions for .*$", re.M)
+
+
+def _without_harness_blocks(text: str) -> str:
+    """The text less each <tag>...</tag> block of the tags above. One pass, no backtracking: a
+    body full of unclosed tags costs no more than a plain one."""
+    kept: list[str] = []
+    position = 0
+    while match := _HARNESS_TAG.search(text, position):
+        end = text.find(f"</{match.group(1)}>", match.end())
+        if end < 0:
+            break
+        kept.append(text[position : match.start()])
+        position = end + len(match.group(1)) + 3
+    kept.append(text[position:])
+    return "".join(kept)
 
 
 def _own_words(content: Any) -> str:
@@ -37,7 +50,7 @@ def _own_words(content: Any) -> str:
     else:
         return ""
     if "<" in text or "# AGENTS.md" in text:
-        text = _AGENTS_MD_HEADING.sub("", _HARNESS_TEXT.sub("", text))
+        text = _AGENTS_MD_HEADING.sub("", _without_harness_blocks(text))
     return text.strip()
 
 

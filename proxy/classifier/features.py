@@ -24,8 +24,12 @@ KINDS: tuple[Kind, ...] = ("choice", "math", "task")
 
 _WORD = re.compile(r"[a-z]+|\d+|[^\sa-z\d]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_OPTION = re.compile(r"^\s*\(?[A-E][.)]\s*(.*)$", re.M)
-_CODE = re.compile(r"```|\bdef |\bclass |\bfunction\b|=>|;\s*$|\{\s*$|\bimport |\breturn\b", re.M)
+# [ \t]*, not \s*, beside ^ and $: \s* would run across newlines, and a prompt of blank lines
+# would take quadratic time.
+_OPTION = re.compile(r"^[ \t]*\(?[A-E][.)][ \t]*(.*)$", re.M)
+_CODE = re.compile(
+    r"```|\bdef |\bclass |\bfunction\b|=>|;[ \t]*$|\{[ \t]*$|\bimport |\breturn\b", re.M
+)
 _NUMBER_WORD = re.compile(
     r"\b(half|twice|third|quarter|double|triple|thrice|dozen|one|two|three|four|five|six|seven"
     r"|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred|thousand|million)\b"
