@@ -103,10 +103,13 @@ class ProxyService:
         else:
             chat_view = body
         features = Features.of(chat_view, conversation_key(body, chat_view, headers))
+        # Where the project lives: Claude Code says it in the system prompt, Codex in an
+        # <environment_context> user message.
         system_text = "\n".join(
             str(m.get("content"))
             for m in chat_view.get("messages", [])
             if m.get("role") in ("system", "developer")
+            or (m.get("role") == "user" and "<environment_context>" in str(m.get("content")))
         )
         stream = bool(body.get("stream"))
         trace.set(

@@ -251,6 +251,16 @@ def test_responses_function_call_round_trip_through_a_chat_upstream(
             {
                 "type": "message",
                 "role": "user",
+                "content": [
+                    {
+                        "type": "input_text",
+                        "text": "<environment_context>\n  <cwd>/srv/codex-app</cwd>\n</environment_context>",
+                    }
+                ],
+            },
+            {
+                "type": "message",
+                "role": "user",
                 "content": [{"type": "input_text", "text": "review my work"}],
                 "id": "item_1",
             },
@@ -274,6 +284,9 @@ def test_responses_function_call_round_trip_through_a_chat_upstream(
         "mcp__brainrouter__request_review",
     }
     assert sent["messages"][0] == {"role": "system", "content": "You are Codex."}
+    event = routing_events(server)[-1]
+    assert event["project_dir"] == "/srv/codex-app"
+    assert event["prompt_excerpt"] == "review my work"  # the user's words, not the context
 
     request["input"] += [
         {
@@ -292,8 +305,8 @@ def test_responses_function_call_round_trip_through_a_chat_upstream(
     second = client.responses.create(**request)
     assert second.output_text == "Review approved."
     replay = cloud.requests[-1]["messages"]
-    assert replay[2]["tool_calls"][0]["function"]["name"] == "mcp__brainrouter__request_review"
-    assert replay[3] == {
+    assert replay[3]["tool_calls"][0]["function"]["name"] == "mcp__brainrouter__request_review"
+    assert replay[4] == {
         "role": "tool",
         "tool_call_id": call.call_id,
         "content": '{"status": "approved"}',
