@@ -1,4 +1,4 @@
-"""RouteLLM's metrics and the calibration map, on cases small enough to work out by hand."""
+"""RouteLLM's metrics, on cases small enough to work out by hand."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from proxy.classifier.metrics import CALIBRATION_SLOPE, calibrate, evaluate, quality_curve
+from proxy.classifier.metrics import evaluate, quality_curve
 
 WEAK = [1.0, 0.0, 0.0, 1.0]
 STRONG = [1.0, 1.0, 1.0, 0.0]  # sending 1 and 2 to the strong model gains; sending 3 loses
@@ -38,12 +38,3 @@ def test_a_random_router_scores_about_a_half() -> None:
 def test_bad_input_is_refused() -> None:
     with pytest.raises(ValueError, match="equal length"):
         evaluate([0.1], [1.0, 0.0], [1.0, 1.0])
-
-
-def test_calibration_interpolates_clips_and_keeps_order() -> None:
-    knots_raw, knots_gain = [0.0, 0.2, 0.6], [0.0, 0.0, 1.0]
-    assert calibrate(0.4, knots_raw, knots_gain) == pytest.approx(0.5 + 0.4 * CALIBRATION_SLOPE)
-    assert calibrate(-5.0, knots_raw, knots_gain) == pytest.approx(-5 * CALIBRATION_SLOPE)
-    assert calibrate(9.0, knots_raw, knots_gain) == pytest.approx(1 + 9 * CALIBRATION_SLOPE)
-    # on a flat step the raw order survives, so rankings within a kind do not collapse
-    assert calibrate(0.05, knots_raw, knots_gain) < calibrate(0.15, knots_raw, knots_gain)

@@ -22,8 +22,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from proxy.classifier.calibration import calibrate
 from proxy.classifier.features import HASH_BITS, KINDS, SHAPE, Kind, featurize
-from proxy.classifier.metrics import calibrate
 from proxy.routing import Classification, Classifier, Features, Route, RuleClassifier
 from proxy.settings import ClassifierSettings, ProxySettings
 
@@ -39,7 +39,7 @@ class WeightsError(ValueError):
 @dataclass(frozen=True)
 class _ShapeWeights:
     """One kind's share of the model: its bias, its weights over standardised shapes, and the
-    line that calibrates its raw prediction to the gain seen on unseen records."""
+    map that calibrates its raw prediction (calibration.py)."""
 
     bias: float
     mean: list[float]
@@ -77,7 +77,8 @@ class LinearScorer:
                     [float(v) for v in block["calibration"]["raw"]],
                     [float(v) for v in block["calibration"]["gain"]],
                 )
-                if len(weights.knots_raw) != len(weights.knots_gain) or not weights.knots_raw:
+                knots = weights.knots_raw
+                if len(knots) != len(weights.knots_gain) or not knots or knots != sorted(knots):
                     raise WeightsError(f"{path}: kind {kind} has a broken calibration map")
                 if not len(weights.mean) == len(weights.std) == len(weights.weights) == len(SHAPE):
                     raise WeightsError(f"{path}: kind {kind} needs {len(SHAPE)} shape weights")

@@ -8,7 +8,6 @@ two models; CPT(x) is the smallest strong-call share that recovers x of that gap
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -64,21 +63,3 @@ def evaluate(
         cpt50=cpt(0.5),
         cpt80=cpt(0.8),
     )
-
-
-CALIBRATION_SLOPE = 0.05
-
-
-def calibrate(raw: float, knots_raw: Sequence[float], knots_gain: Sequence[float]) -> float:
-    """A raw prediction through a monotone calibration map (knots to interpolate between),
-    plus a sliver of the raw value: prompts on one flat step keep their order, and a threshold
-    can still be placed between them (`brainrouter calibrate` needs that)."""
-    if raw <= knots_raw[0]:
-        gain = knots_gain[0]
-    elif raw >= knots_raw[-1]:
-        gain = knots_gain[-1]
-    else:
-        i = bisect.bisect_right(knots_raw, raw)
-        x0, x1, y0, y1 = knots_raw[i - 1], knots_raw[i], knots_gain[i - 1], knots_gain[i]
-        gain = y0 + (y1 - y0) * (raw - x0) / (x1 - x0) if x1 > x0 else y1
-    return gain + CALIBRATION_SLOPE * raw

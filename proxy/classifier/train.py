@@ -23,10 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from proxy.classifier.calibration import calibrate
 from proxy.classifier.evaluation import fold_of as _fold
 from proxy.classifier.evaluation import held_out
 from proxy.classifier.features import HASH_BITS, HASH_SIZE, KINDS, SHAPE, featurize, kind_of
-from proxy.classifier.metrics import calibrate, evaluate
+from proxy.classifier.metrics import evaluate
 
 WEIGHTS = Path(__file__).with_name("weights.json")
 SQUASH = 4.0  # sigmoid(SQUASH * predicted gain): ±0.5 gain → 0.12 / 0.88
