@@ -111,16 +111,21 @@ def clip(text: str) -> str:
 _ASKS_FOR_A_NUMBER = re.compile(r"\?|\b(how many|how much|find|calculate|what is)\b")
 
 
-def kind_of(text: str) -> Kind:
-    """choice: answer options; math: a question about two or more quantities; task: the rest
-    (what coding agents send, and chat)."""
-    if len(_OPTION.findall(text)) >= 2:
+def _kind(options: list[str], quantities: int, lowered: str) -> Kind:
+    if len(options) >= 2:
         return "choice"
-    lowered = text.lower()
-    quantities = len(_NUMBER.findall(text)) + len(_NUMBER_WORD.findall(lowered))
     if quantities >= 2 and _ASKS_FOR_A_NUMBER.search(lowered):
         return "math"
     return "task"
+
+
+def kind_of(text: str) -> Kind:
+    """choice: answer options; math: a question about two or more quantities; task: the rest
+    (what coding agents send, and chat). Read on the clipped text, as featurize reads it."""
+    text = clip(text)
+    lowered = text.lower()
+    quantities = len(_NUMBER.findall(text)) + len(_NUMBER_WORD.findall(lowered))
+    return _kind(_OPTION.findall(text), quantities, lowered)
 
 
 def _value(number: str) -> float:
@@ -130,11 +135,16 @@ def _value(number: str) -> float:
         return 0.0
 
 
-def _shape(text: str, lowered: str, words: list[str]) -> list[float]:
-    numbers = _NUMBER.findall(text)
+def _shape(
+    text: str,
+    lowered: str,
+    words: list[str],
+    options: list[str],
+    numbers: list[str],
+    number_words: int,
+) -> list[float]:
     values = [_value(n) for n in numbers]
     alnum = [w for w in words if w[0].isalnum()]
-    options = _OPTION.findall(text)
     option_words = [len(o.split()) for o in options]
     units = _UNIT.findall(lowered)
     return [
@@ -153,7 +163,7 @@ def _shape(text: str, lowered: str, words: list[str]) -> list[float]:
         min(text.count("%"), 5) / 5,
         len(set(numbers)),
         len(_SENTENCE_END.findall(text)),
-        len(_NUMBER_WORD.findall(lowered)),
+        number_words,
         len(units),
         len(set(units)),
         len(_RELATION.findall(lowered)),
@@ -179,7 +189,10 @@ def featurize(text: str) -> tuple[dict[int, float], list[float], Kind]:
     text = clip(text)
     lowered = text.lower()
     words = _WORD.findall(lowered)
-    kind = kind_of(text)
+    options = _OPTION.findall(text)
+    numbers = _NUMBER.findall(text)
+    number_words = len(_NUMBER_WORD.findall(lowered))
+    kind = _kind(options, len(numbers) + number_words, lowered)
     sparse: dict[int, float] = {}
     previous = "<s>"
     for word in words:
@@ -191,4 +204,4 @@ def featurize(text: str) -> tuple[dict[int, float], list[float], Kind]:
         previous = word
     norm = math.sqrt(sum(v * v for v in sparse.values())) or 1.0
     sparse = {k: v / norm for k, v in sparse.items()}
-    return sparse, _shape(text, lowered, words), kind
+    return sparse, _shape(text, lowered, words, options, numbers, number_words), kind
