@@ -144,12 +144,17 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
 
-def config_files(explicit: Path | None = None) -> list[Path]:
-    """The files read, lowest precedence first."""
+def _named_config(explicit: Path | None) -> Path | None:
+    """The config file named by --config, else by BRAINROUTER_CONFIG, if any."""
     if explicit is None and os.environ.get("BRAINROUTER_CONFIG"):
         explicit = Path(os.environ["BRAINROUTER_CONFIG"])
+    return explicit.expanduser() if explicit is not None else None
+
+
+def config_files(explicit: Path | None = None) -> list[Path]:
+    """The files read, lowest precedence first."""
+    explicit = _named_config(explicit)
     if explicit is not None:
-        explicit = explicit.expanduser()
         if not explicit.is_file():
             raise ConfigError(f"config file {explicit} does not exist")
         return [explicit]
@@ -158,9 +163,7 @@ def config_files(explicit: Path | None = None) -> list[Path]:
 
 def writable_config_file(explicit: Path | None = None) -> Path:
     """The file a command that changes settings writes: the one named, else the user's."""
-    if explicit is None and os.environ.get("BRAINROUTER_CONFIG"):
-        explicit = Path(os.environ["BRAINROUTER_CONFIG"])
-    return explicit.expanduser() if explicit is not None else user_config_file()
+    return _named_config(explicit) or user_config_file()
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
