@@ -150,7 +150,7 @@ def review_decider(classifier: Classifier) -> AutoDecider:
         if built.fitted.tokens > LARGE_DIFF_TOKENS:
             return "cloud"
         features = Features(
-            latest_user_text=built.task or built.text,
+            latest_user_text=built.task,
             total_chars=len(built.text),
             turns=1,
             tools=0,

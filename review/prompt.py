@@ -28,7 +28,7 @@ class BuiltPrompt:
     fitted: FittedDiff
     skipped: list[SkippedFile]
     summary: dict[str, Any]
-    task: str = ""  # what the agent says it did: what review's auto mode classifies
+    task: str  # what the agent says it did (summary, details): what review's auto mode classifies
 
 
 def _shorten(text: str, max_tokens: int, what: str) -> str:
