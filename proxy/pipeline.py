@@ -105,11 +105,13 @@ class ProxyService:
         features = Features.of(chat_view, conversation_key(body, chat_view, headers))
         # Where the project lives: Claude Code says it in the system prompt, Codex in an
         # <environment_context> user message.
-        system_text = "\n".join(
-            str(m.get("content"))
+        texts = [
+            (m.get("role"), str(m.get("content")))
             for m in chat_view.get("messages", [])
-            if m.get("role") in ("system", "developer")
-            or (m.get("role") == "user" and "<environment_context>" in str(m.get("content")))
+            if m.get("role") in ("system", "developer", "user")
+        ]
+        system_text = "\n".join(
+            text for role, text in texts if role != "user" or "<environment_context>" in text
         )
         stream = bool(body.get("stream"))
         trace.set(
