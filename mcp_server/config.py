@@ -47,6 +47,17 @@ class ServerSettings(BaseModel):
         default=False,
         description="Bind beyond loopback; every request must then carry the admin token",
     )
+    allowed_uids: list[int] | None = Field(
+        default=None,
+        description="Local users (uids) whose processes may use the daemon over loopback "
+        "(default: only the user running it; checked on Linux)",
+    )
+    max_api_body_bytes: int = Field(
+        default=4_000_000,
+        ge=1024,
+        description="Largest request body the review and dashboard JSON routes accept "
+        "(the proxy has proxy.max_body_bytes)",
+    )
 
     @property
     def loopback_url(self) -> str:

@@ -5,22 +5,29 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
-from mcp_server.admin import RequireToken, load_or_create_token
+from mcp_server import peer
+from mcp_server.admin import RequireToken, load_or_create_token, presented_token, valid
 from mcp_server.config import Settings
 from mcp_server.dashboard import dashboard_router
-from mcp_server.security import HostOriginGuard, allowed_hosts, is_loopback
+from mcp_server.security import (
+    BodyLimit,
+    HostOriginGuard,
+    allowed_hosts,
+    allowed_origins,
+    is_loopback,
+)
 from mcp_server.tools import build_mcp
 from mcp_server.wiring import ProxyRuntime, ReviewRuntime, review_decider
 from proxy.embedded import embedded_routes
 from proxy.routes import proxy_routes
+from review.runtime_config import shared_secret
 from review.web import review_config_router, review_router
 
 log = logging.getLogger("brainrouter")
@@ -35,7 +42,10 @@ def build_app(settings: Settings) -> FastAPI:
 
     admin_token = load_or_create_token()
     # Open and migrate the database now: a bad database_url fails at start, not later.
-    proxy = ProxyRuntime(settings, runtime.open_store())
+    store = runtime.open_store()
+    proxy = ProxyRuntime(settings, store)
+    # Every daemon on one database checks the same CSRF token (several replicas on PostgreSQL).
+    csrf_token = shared_secret(store, "csrf")
     runtime.auto_decider = review_decider(proxy.classifier)
 
     @asynccontextmanager
@@ -52,14 +62,23 @@ def build_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="brainrouter", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
     app.state.proxy = proxy
-    if not is_loopback(settings.server.host):
+    server = settings.server
+    app.add_middleware(BodyLimit, limit=server.max_api_body_bytes, skip=("/v1/", "/embedded/"))
+    if not is_loopback(server.host):
         app.add_middleware(RequireToken, token=admin_token)
+    hosts = allowed_hosts(server.host, server.public_url)
     app.add_middleware(
-        HostOriginGuard, hosts=allowed_hosts(settings.server.host, settings.server.public_url)
+        HostOriginGuard,
+        hosts=hosts,
+        origins=allowed_origins(hosts, server.port, server.public_url),
     )
     app.router.routes.extend(proxy_routes(proxy.service, proxy.events))
     app.router.routes.extend(embedded_routes(proxy.model))
-    app.include_router(review_router(runtime.service, csrf_token=secrets.token_urlsafe(32)))
+
+    def has_admin_token(request: Request) -> bool:
+        return valid(admin_token, presented_token(dict(request.headers)))
+
+    app.include_router(review_router(runtime.service, csrf_token, has_admin_token))
     app.include_router(review_config_router(runtime.service))
     app.include_router(dashboard_router(settings, runtime, proxy, admin_token))
 
@@ -84,6 +103,7 @@ def serve(settings: Settings) -> None:
         )
     config = uvicorn.Config(
         build_app(settings),
+        http=peer.http_protocol(settings.server.allowed_uids or peer.default_uids()),
         host=settings.server.host,
         port=settings.server.port,
         log_level=settings.log_level,

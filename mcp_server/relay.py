@@ -25,6 +25,7 @@ from mcp_server.wiring import ReviewRuntime
 from review.errors import ReviewInputError
 from review.request import ReviewRequest
 from review.results import ReviewResult, SessionDetails, SessionList
+from review.status import VerdictSource
 
 log = logging.getLogger("brainrouter.relay")
 DAEMON_START_TIMEOUT_S = 30.0
@@ -83,7 +84,8 @@ class DaemonBackend:
             await self._call("get_session_details", {"sessionId": session_id})
         )
 
-    async def resolve(self, session_id: str, feedback: str) -> SessionDetails:
+    async def resolve(self, session_id: str, feedback: str, by: VerdictSource) -> SessionDetails:
+        # The daemon records it as given through MCP: that is the channel this relay serves.
         args = {"sessionId": session_id, "feedback": feedback}
         return SessionDetails.model_validate(await self._call("resolve_session", args))
 

@@ -13,6 +13,7 @@ from pydantic import Field
 from review.errors import ReviewInputError, SessionNotFound
 from review.request import ProgressFn, ReviewRequest
 from review.results import ReviewResult, SessionDetails, SessionList, SessionStatus
+from review.status import VerdictSource
 
 
 class ReviewBackend(Protocol):
@@ -26,7 +27,9 @@ class ReviewBackend(Protocol):
 
     async def session_details(self, session_id: str) -> SessionDetails: ...
 
-    async def resolve(self, session_id: str, feedback: str) -> SessionDetails: ...
+    async def resolve(
+        self, session_id: str, feedback: str, by: VerdictSource
+    ) -> SessionDetails: ...
 
 
 # The backend (database, git, HTTP clients) is made on first use, so that a stdio server
@@ -125,21 +128,29 @@ def build_mcp(get_service: ServiceGetter, *, default_cwd: str | None = None) -> 
         except SessionNotFound as exc:
             raise ToolError(str(exc)) from None
 
-    @mcp.tool(annotations={"title": "Resolve a review as a human", "destructiveHint": False})
+    @mcp.tool(
+        annotations={
+            "title": "Relay the user's verdict on an escalated review",
+            "destructiveHint": True,
+        }
+    )
     async def resolve_session(
         sessionId: Annotated[str, Field(description="The session_id (or the taskId) to resolve.")],
         feedback: Annotated[
             str,
             Field(
-                description="The human's verdict: 'lgtm', 'ok', 'approved', 'looks good' or 'ship it' approve; any other text asks for that revision."
+                description="The user's own words: 'lgtm', 'ok', 'approved', 'looks good' or 'ship it' approve; any other text asks for that revision."
             ),
         ],
     ) -> SessionDetails:
-        """Record a HUMAN's decision on a review session (only relay what the user said; never
-        approve your own work). The agent sees it on its next request_review."""
+        """Relay a HUMAN's verdict on an ESCALATED review session, word for word, after the
+        user gave it to you in this conversation. Never call it on your own initiative and
+        never to approve your own work: it works only on escalated sessions (the reviewer
+        decides all others), your harness asks the user before it runs, and the verdict is
+        recorded as given through MCP. The user can also resolve on the session page."""
         service = await get_service()
         try:
-            return await service.resolve(sessionId, feedback)
+            return await service.resolve(sessionId, feedback, VerdictSource.MCP)
         except (ReviewInputError, SessionNotFound) as exc:
             raise ToolError(str(exc)) from None
 

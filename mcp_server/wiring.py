@@ -61,13 +61,15 @@ class ReviewRuntime:
         def reviewer(mode: Literal["local", "cloud"], model: str | None) -> Reviewer:
             return ChatCompletionsReviewer(mode, getattr(review, mode), http, model=model)
 
-        return ReviewService(
+        service = ReviewService(
             store,
             review,
             reviewer,
             public_url=self.settings.server.url,
             auto_decider=self.auto_decider,
         )
+        service.recover_stranded()
+        return service
 
     async def shutdown(self) -> int:
         """Record rounds in flight as interrupted, then close; returns how many there were."""

@@ -33,7 +33,12 @@ class RoundOutcome:
 
 
 async def ask_reviewer(
-    reviewer: Reviewer, prompt: str, settings: ReviewSettings, report: ProgressFn, started: float
+    reviewer: Reviewer,
+    prompt: str,
+    settings: ReviewSettings,
+    report: ProgressFn,
+    started: float,
+    boundary: str | None = None,
 ) -> RoundOutcome:
     outcome = RoundOutcome(reviewer=reviewer.name, model=reviewer.model)
     limit = settings.round_timeout_s
@@ -58,7 +63,7 @@ async def ask_reviewer(
                 answer = await reviewer.execute(text)
                 outcome.raw_answers.append(answer)
                 try:
-                    outcome.verdict = parse_verdict(answer)
+                    outcome.verdict = parse_verdict(answer, boundary)
                     break
                 except UnparseableAnswer as exc:
                     outcome.error = f"unparseable answer after {attempt} attempt(s): {exc}"

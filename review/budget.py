@@ -87,6 +87,8 @@ class FittedDiff:
 def skip_reason(change: FileChange) -> str | None:
     """Why a file is never worth the reviewer's tokens, or None."""
     name = PurePosixPath(change.path).name
+    if change.withheld:
+        return change.withheld
     if change.binary:
         return "binary file"
     if change.too_large:

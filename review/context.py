@@ -7,10 +7,13 @@ change is diffed against the empty tree.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from review.privacy import key_file_reason
 
 if TYPE_CHECKING:
     import git
@@ -19,7 +22,13 @@ PRD_CANDIDATES = ("docs/PRD.md", "PRD.md", "README.md")
 GUIDE_CANDIDATES = ("AGENTS.md", "CLAUDE.md")
 # Untracked files past this are listed, not read: nobody reviews a 5 MB file line by line.
 MAX_UNTRACKED_BYTES = 1_000_000
+# Documents (PRD, guides) are shortened to a share of the budget anyway: read no more than this.
+MAX_DOCUMENT_BYTES = 1_000_000
 _BINARY_SNIFF = 8000
+try:
+    _PATH_MAX = os.pathconf("/", "PC_PATH_MAX")
+except (OSError, ValueError, AttributeError):  # pragma: no cover - not POSIX
+    _PATH_MAX = 4096
 
 
 class ContextError(ValueError):
@@ -36,6 +45,10 @@ class FileChange:
     too_large: bool = False
     diff: str = ""
     old_path: str | None = None
+    # Why this file's content must never be sent (a key file), or None.
+    withheld: str | None = None
+
+    size_bytes: int = 0  # of files whose content is not in the diff (binary, too large)
 
     @property
     def size_chars(self) -> int:
@@ -56,6 +69,21 @@ class ProjectContext:
     prd: Document | None
     guides: list[Document] = field(default_factory=list)
     changes: list[FileChange] = field(default_factory=list)
+    # Documents that were not read, and why (a symlink out of the work tree...).
+    skipped_documents: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the change: an approval covers this exact diff, no other."""
+        digest = hashlib.sha256()
+        for change in sorted(self.changes, key=lambda c: c.path):
+            digest.update(
+                f"{change.path}\0{change.status}\0{change.binary}\0{change.too_large}\0"
+                f"{change.size_bytes}\0".encode()
+            )
+            digest.update(change.diff.encode("utf-8", errors="replace"))
+            digest.update(b"\1")
+        return digest.hexdigest()
 
 
 def open_repo(cwd: str | os.PathLike[str]) -> git.Repo:
@@ -63,9 +91,19 @@ def open_repo(cwd: str | os.PathLike[str]) -> git.Repo:
 
     path = Path(cwd).expanduser()
     if not path.is_absolute():
-        raise ContextError(f"cwd must be an absolute path, got {str(cwd)!r}")
-    if not path.is_dir():
-        raise ContextError(f"cwd {str(path)!r} does not exist or is not a directory")
+        raise ContextError(f"cwd must be an absolute path, got {_short(str(cwd))!r}")
+    if "\0" in str(path) or len(os.fsencode(path)) >= _PATH_MAX:
+        raise ContextError(f"cwd is not a usable path (longer than {_PATH_MAX} bytes or holds NUL)")
+    try:
+        # A project under a symlink (macOS /tmp) is reviewed at its real place.
+        path = path.resolve(strict=True)
+        is_dir = path.is_dir()
+    except (OSError, RuntimeError) as exc:
+        raise ContextError(f"cwd {_short(str(path))!r} cannot be used: {_reason(exc)}") from None
+    if not is_dir:
+        raise ContextError(f"cwd {_short(str(path))!r} does not exist or is not a directory")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise ContextError(f"cwd {_short(str(path))!r} is not readable")
     try:
         repo = git.Repo(path, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -81,25 +119,52 @@ def open_repo(cwd: str | os.PathLike[str]) -> git.Repo:
 
 def gather(cwd: str | os.PathLike[str]) -> ProjectContext:
     repo = open_repo(cwd)
-    root = Path(repo.working_tree_dir or cwd)
-    search_dirs = _search_dirs(Path(cwd).expanduser().resolve(), root.resolve())
+    root = Path(repo.working_tree_dir or cwd).resolve()
+    search_dirs = _search_dirs(Path(cwd).expanduser().resolve(), root)
     has_head = repo.head.is_valid()
     try:
         branch = None if repo.head.is_detached else repo.active_branch.name
     except TypeError:
         branch = None
+    skipped: list[tuple[str, str]] = []
+    prd = _first_document(root, search_dirs, PRD_CANDIDATES, skipped)
+    guides = [
+        doc
+        for name in GUIDE_CANDIDATES
+        if (doc := _first_document(root, search_dirs, (name,), skipped)) is not None
+    ]
+    changes = _tracked_changes(repo, has_head) + _untracked_changes(repo, root)
+    for change in changes:
+        reason = key_file_reason(change.path)
+        if reason:
+            change.withheld, change.diff = reason, ""
     return ProjectContext(
         root=root,
         head=repo.head.commit.hexsha[:12] if has_head else None,
         branch=branch,
-        prd=_first_document(root, search_dirs, PRD_CANDIDATES),
-        guides=[
-            doc
-            for name in GUIDE_CANDIDATES
-            if (doc := _first_document(root, search_dirs, (name,))) is not None
-        ],
-        changes=_tracked_changes(repo, has_head) + _untracked_changes(repo, root),
+        prd=prd,
+        guides=guides,
+        changes=changes,
+        skipped_documents=skipped,
     )
+
+
+def inside(root: Path, path: Path) -> bool:
+    """Whether `path`, every symlink resolved, lies in the work tree `root` (resolved)."""
+    try:
+        return path.resolve(strict=True).is_relative_to(root)
+    except (OSError, RuntimeError):
+        return False
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return "symlink loop" if isinstance(exc, RuntimeError) else str(exc)
 
 
 def _search_dirs(cwd: Path, root: Path) -> list[Path]:
@@ -107,13 +172,27 @@ def _search_dirs(cwd: Path, root: Path) -> list[Path]:
     return [cwd, root] if cwd != root and cwd.is_relative_to(root) else [root]
 
 
-def _first_document(root: Path, dirs: list[Path], names: tuple[str, ...]) -> Document | None:
+def _first_document(
+    root: Path, dirs: list[Path], names: tuple[str, ...], skipped: list[tuple[str, str]]
+) -> Document | None:
     for directory in dirs:
         for name in names:
             candidate = directory / name
-            if candidate.is_file():
-                text = candidate.read_text(encoding="utf-8", errors="replace")
-                return Document(path=str(candidate.relative_to(root)), text=text)
+            rel = str(candidate.relative_to(root))
+            if not (candidate.is_file() or candidate.is_symlink()):
+                continue
+            if not inside(root, candidate):
+                # A symlink to /etc/shadow or ~/.ssh/id_rsa in a cloned repository.
+                skipped.append((rel, "outside the work tree (symlink): not read"))
+                continue
+            if not candidate.is_file():
+                continue
+            with open(candidate, "rb") as handle:
+                data = handle.read(MAX_DOCUMENT_BYTES + 1)
+            text = data[:MAX_DOCUMENT_BYTES].decode("utf-8", errors="replace")
+            if len(data) > MAX_DOCUMENT_BYTES:
+                text += f"\n[... only the first {MAX_DOCUMENT_BYTES} bytes were read]"
+            return Document(path=rel, text=text)
     return None
 
 
@@ -193,15 +272,17 @@ def _untracked_changes(repo: git.Repo, root: Path) -> list[FileChange]:
                 )
             )
             continue
-        if not path.is_file():
+        if not path.is_file() or not inside(root, path):
             continue
         size = path.stat().st_size
         if size > MAX_UNTRACKED_BYTES:
-            changes.append(FileChange(path=rel, status="untracked", too_large=True))
+            changes.append(
+                FileChange(path=rel, status="untracked", too_large=True, size_bytes=size)
+            )
             continue
         data = path.read_bytes()
         if b"\0" in data[:_BINARY_SNIFF]:
-            changes.append(FileChange(path=rel, status="untracked", binary=True))
+            changes.append(FileChange(path=rel, status="untracked", binary=True, size_bytes=size))
             continue
         lines = data.decode("utf-8", errors="replace").splitlines()
         body = "".join(f"+{line}\n" for line in lines)

@@ -1,9 +1,15 @@
 """The review loop: one round per request_review call, sessions kept in the store.
 
-A round is: reserve the next iteration (one short write transaction), gather the project's
-context, ask the reviewer (outside any transaction, under the round's time limit, with
+A round is: gather the project's context, reserve the next iteration (one short write
+transaction), ask the reviewer (outside any transaction, under the round's time limit, with
 progress reports), then record the verdict and the session's new state (a second short
-transaction). A round cut off by cancellation is recorded as interrupted, never lost.
+transaction). A round cut off by cancellation is recorded as interrupted, never lost; a round
+whose process died is interrupted as soon as that is known (review/owner.py).
+
+Cycles: up to max_iterations judged rounds without approval escalate to a human. An approval
+covers the exact diff it saw: asking again with the same diff returns it without a round;
+asking with a changed diff starts a new cycle. A human's verdict also starts a new cycle, and
+wins over a round that was running when it was given (the round is kept in the history).
 """
 
 from __future__ import annotations
@@ -21,20 +27,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from review import context as context_mod
+from review import human, owner
 from review.ask import RoundOutcome, ask_reviewer
 from review.errors import ReviewInputError
-from review.models import (
-    APPROVED,
-    ESCALATED,
-    NEEDS_REVISION,
-    PENDING,
-    ROUND_ERROR,
-    ROUND_INTERRUPTED,
-    ROUND_RUNNING,
-    ReviewRound,
-    ReviewSession,
-    utcnow,
-)
+from review.models import HumanVerdict, ReviewRound, ReviewSession, utcnow
 from review.prompt import BuiltPrompt, build_prompt
 from review.request import ProgressFn, ReviewRequest
 from review.results import NEXT_STEPS, ReviewResult, SessionDetails, SessionList, SkippedFileOut
@@ -42,8 +38,12 @@ from review.reviewer import Reviewer, ReviewerError
 from review.rows import details_of, find_session, session_out
 from review.runtime_config import ReviewConfigStore
 from review.settings import ReviewSettings
+from review.status import RoundStatus, SessionStatus, VerdictSource
 from review.store import Store
 from review.verdict import Finding, Verdict, human_verdict
+
+APPROVED, NEEDS_REVISION = SessionStatus.APPROVED, SessionStatus.NEEDS_REVISION
+ESCALATED, PENDING = SessionStatus.ESCALATED, SessionStatus.PENDING
 
 log = logging.getLogger("brainrouter.review")
 
@@ -96,7 +96,9 @@ class ReviewService:
             project = await anyio.to_thread.run_sync(context_mod.gather, request.cwd)
         except context_mod.ContextError as exc:
             raise ReviewInputError(str(exc)) from exc
-        reserved = await anyio.to_thread.run_sync(self._reserve, request, str(project.root))
+        reserved = await anyio.to_thread.run_sync(
+            self._reserve, request, str(project.root), project.fingerprint
+        )
         if reserved.early is not None:
             return reserved.early
         session, round_row = reserved.session, reserved.round
@@ -106,7 +108,7 @@ class ReviewService:
             built = build_prompt(
                 request,
                 project,
-                iteration=session.iteration,
+                iteration=session.iteration - session.cycle_start,
                 max_iterations=session.max_iterations,
                 budget_tokens=self.settings.context_budget_tokens,
                 previous_feedback=reserved.previous_feedback,
@@ -115,6 +117,12 @@ class ReviewService:
             )
             context_ms = int((time.monotonic() - started) * 1000)
             outcome = await self._run_reviewer(built, report, started)
+            if built.redactions:
+                log.info(
+                    "review of %s: %d secret(s) redacted before the reviewer saw them",
+                    request.task_id,
+                    sum(built.redactions.values()),
+                )
             outcome.context_ms = context_ms
             outcome.total_ms = int((time.monotonic() - started) * 1000)
             return await anyio.to_thread.run_sync(
@@ -135,14 +143,30 @@ class ReviewService:
             self._mark_interrupted(round_id)
         return len(rounds)
 
-    def _reserve(self, request: ReviewRequest, project_dir: str) -> _Reserved:
+    def recover_stranded(self) -> int:
+        """Mark rounds whose process is gone (kill -9, crash) as interrupted; returns how many.
+        Run at start, so the agent can continue at once instead of waiting out the time limit."""
+        with self.store.transaction() as db:
+            running = db.exec(
+                select(ReviewRound).where(ReviewRound.status == RoundStatus.RUNNING)
+            ).all()
+            stranded = [r for r in running if _owner_gone(r)]
+            for row in stranded:
+                self._interrupt(db, row, "the process running this round died")
+        if stranded:
+            log.warning("marked %d review round(s) of dead processes as interrupted", len(stranded))
+        return len(stranded)
+
+    def _reserve(self, request: ReviewRequest, project_dir: str, fingerprint: str) -> _Reserved:
         try:
-            return self._reserve_once(request, project_dir)
+            return self._reserve_once(request, project_dir, fingerprint)
         except IntegrityError:
             # Another process created this task's session at the same moment: use it.
-            return self._reserve_once(request, project_dir)
+            return self._reserve_once(request, project_dir, fingerprint)
 
-    def _reserve_once(self, request: ReviewRequest, project_dir: str) -> _Reserved:
+    def _reserve_once(
+        self, request: ReviewRequest, project_dir: str, fingerprint: str
+    ) -> _Reserved:
         with self.store.transaction() as db:
             session = db.exec(
                 select(ReviewSession)
@@ -158,28 +182,33 @@ class ReviewService:
                 )
                 db.add(session)
                 db.flush()
-            if session.human_verdict == APPROVED and session.status == APPROVED:
+            if session.status == ESCALATED or (
+                session.status == APPROVED and session.approved_fingerprint == fingerprint
+            ):
+                # Escalated: only a human moves it on. Approved: that approval covers this diff.
                 return _Reserved(
                     session, None, None, None, early=self._result_from_session(db, session)
                 )
-            if session.status == ESCALATED:
-                return _Reserved(
-                    session, None, None, None, early=self._result_from_session(db, session)
-                )
+            if session.status == APPROVED:
+                # The agent changed its work after an approval: a new cycle of rounds.
+                session.cycle_start = session.iteration
             last = self._last_round(db, session.id)
-            if last is not None and last.status == ROUND_RUNNING:
+            if last is not None and last.status == RoundStatus.RUNNING:
                 age = utcnow() - last.started_at
-                if age < timedelta(seconds=self.settings.round_timeout_s + 60):
+                if not _owner_gone(last) and age < timedelta(
+                    seconds=self.settings.round_timeout_s + 60
+                ):
                     raise ReviewInputError(
                         f"a review round for taskId {request.task_id!r} is already running "
                         f"(round {last.iteration}); wait for its result before calling again"
                     )
-                last.status, last.error = (
-                    ROUND_INTERRUPTED,
-                    "the process running this round stopped",
-                )
-                db.add(last)
-            human = session.human_feedback if session.human_verdict == NEEDS_REVISION else None
+                self._interrupt(db, last, "the process running this round stopped")
+            human = (
+                session.human_feedback
+                if session.human_verdict == NEEDS_REVISION
+                and session.human_iteration >= session.cycle_start
+                else None
+            )
             session.iteration += 1
             session.status = PENDING
             session.project_dir = project_dir
@@ -192,6 +221,8 @@ class ReviewService:
                 details=request.details,
                 conversation_history=list(request.conversation_history),
                 human_feedback=human,
+                owner=str(owner.current()),
+                fingerprint=fingerprint,
             )
             db.add(session)
             db.add(round_row)
@@ -218,7 +249,9 @@ class ReviewService:
             reviewer = await self._choose_reviewer(built)
         except ReviewerError as exc:
             return RoundOutcome(error=str(exc))
-        return await ask_reviewer(reviewer, built.text, self.settings, report, started)
+        return await ask_reviewer(
+            reviewer, built.text, self.settings, report, started, built.boundary
+        )
 
     # ----------------------------------------------------------------- recording
     def _finish(
@@ -229,6 +262,8 @@ class ReviewService:
             row = db.get(ReviewRound, round_id)
             assert session is not None and row is not None
             row.context_summary = built.summary
+            row.diff = built.diff
+            row.redactions = dict(built.redactions)
             row.skipped_files = [s.as_dict() for s in built.skipped]
             row.prompt_chars, row.prompt_tokens = len(built.text), built.tokens
             row.reviewer, row.model = outcome.reviewer, outcome.model
@@ -240,39 +275,49 @@ class ReviewService:
                 outcome.llm_ms,
                 outcome.total_ms,
             )
+            if outcome.verdict is None:
+                row.status = RoundStatus.ERROR
+                row.error = outcome.error or "the reviewer gave no verdict"
+            else:
+                row.status, row.feedback = outcome.verdict.status, outcome.verdict.feedback
+                row.findings = [f.model_dump() for f in outcome.verdict.findings]
+            db.add(row)
+            if session.human_verdict is not None and session.human_iteration >= row.iteration:
+                # A human decided while this round ran: their word stands, the round is history.
+                return self._result_from_session(db, session)
             session.reviewer = outcome.reviewer
             if outcome.verdict is None:
-                row.status, row.error = ROUND_ERROR, outcome.error or "the reviewer gave no verdict"
                 session.status = ESCALATED
                 session.escalation_reason = f"reviewer error: {row.error}"
             else:
-                verdict = outcome.verdict
-                row.status, row.feedback = verdict.status, verdict.feedback
-                row.findings = [f.model_dump() for f in verdict.findings]
-                session.status = verdict.status
+                session.status = outcome.verdict.status
                 session.escalation_reason = None
-                if verdict.status == APPROVED:
+                if outcome.verdict.status == APPROVED:
                     session.human_verdict = None
+                    session.approved_fingerprint = row.fingerprint
                 elif self._judged_rounds(db, session) >= session.max_iterations:
                     session.status = ESCALATED
                     session.escalation_reason = f"no approval after {session.max_iterations} rounds"
             session.updated_at = utcnow()
-            db.add(row)
             db.add(session)
             return self._result(session, row)
 
     def _mark_interrupted(self, round_id: str) -> None:
         with self.store.transaction() as db:
             row = db.get(ReviewRound, round_id)
-            if row is not None and row.status == ROUND_RUNNING:
-                row.status, row.error, row.finished_at = ROUND_INTERRUPTED, "interrupted", utcnow()
-                db.add(row)
-                session = db.get(ReviewSession, row.session_id)
-                if session is not None and session.status == PENDING:
-                    # The round gave no verdict and does not count towards escalation.
-                    session.status = NEEDS_REVISION if row.iteration > 1 else PENDING
-                    session.updated_at = utcnow()
-                    db.add(session)
+            if row is not None and row.status == RoundStatus.RUNNING:
+                self._interrupt(db, row, "interrupted")
+
+    @staticmethod
+    def _interrupt(db: Session, row: ReviewRound, why: str) -> None:
+        row.status, row.error, row.finished_at = RoundStatus.INTERRUPTED, why, utcnow()
+        db.add(row)
+        session = db.get(ReviewSession, row.session_id)
+        if session is not None and session.status == PENDING:
+            # The round gave no verdict and does not count towards escalation.
+            session.status = NEEDS_REVISION if row.iteration > 1 else PENDING
+            session.updated_at = utcnow()
+            db.add(session)
 
     def _result(self, session: ReviewSession, row: ReviewRound | None) -> ReviewResult:
         url = self.session_url(session.id)
@@ -289,35 +334,41 @@ class ReviewService:
         return ReviewResult(
             session_id=session.id,
             task_id=session.task_id,
-            status=session.status,  # type: ignore[arg-type]
+            status=SessionStatus(session.status),
             feedback=feedback,
             findings=[Finding.model_validate(f) for f in (row.findings if row is not None else [])],
             iteration=session.iteration,
+            cycle_round=session.iteration - session.cycle_start,
             max_iterations=session.max_iterations,
             reviewer=reviewer,
             model=row.model if row is not None else None,
             skipped_files=[
                 SkippedFileOut(**s) for s in (row.skipped_files if row is not None else [])
             ],
+            redacted_secrets=sum((row.redactions or {}).values()) if row is not None else 0,
             review_url=url,
             next_step=NEXT_STEPS[session.status].format(url=url),
         )
 
     def _result_from_session(self, db: Session, session: ReviewSession) -> ReviewResult:
-        result = self._result(session, None)
+        """The session's standing verdict, with no new round: a human's, or the last round's."""
         last = self._last_round(db, session.id)
-        if session.status == ESCALATED and last is not None and last.feedback:
+        human = session.human_verdict is not None and (
+            last is None or session.human_iteration >= last.iteration
+        )
+        result = self._result(session, None if human else last)
+        if session.status == ESCALATED and last is not None and last.feedback and human:
             result.feedback += f"\n\nLast reviewer feedback:\n{last.feedback}"
         return result
 
     @staticmethod
     def _judged_rounds(db: Session, session: ReviewSession) -> int:
-        """Rounds with a verdict since the last human decision (interrupted ones don't count)."""
+        """Rounds with a verdict in this cycle (interrupted ones don't count)."""
         return len(
             db.exec(
                 select(ReviewRound.id).where(
                     ReviewRound.session_id == session.id,
-                    ReviewRound.iteration > session.human_iteration,
+                    ReviewRound.iteration > session.cycle_start,
                     col(ReviewRound.status).in_([APPROVED, NEEDS_REVISION]),
                 )
             ).all()
@@ -359,27 +410,33 @@ class ReviewService:
                 .where(ReviewRound.session_id == session.id)
                 .order_by(col(ReviewRound.iteration))
             ).all()
-            return details_of(session, list(rounds), self.session_url(session.id))
+            verdicts = db.exec(
+                select(HumanVerdict)
+                .where(HumanVerdict.session_id == session.id)
+                .order_by(col(HumanVerdict.created_at))
+            ).all()
+            return details_of(session, list(rounds), list(verdicts), self.session_url(session.id))
 
-    async def resolve(self, session_id: str, feedback: str) -> SessionDetails:
+    async def resolve(self, session_id: str, feedback: str, by: VerdictSource) -> SessionDetails:
+        """Record a human's verdict given through `by` (see review/human.py for who may)."""
         try:
             verdict = human_verdict(feedback)
         except ValueError as exc:
             raise ReviewInputError(str(exc)) from exc
-        return await anyio.to_thread.run_sync(self._resolve, session_id, verdict)
+        return await anyio.to_thread.run_sync(self._resolve, session_id, verdict, by)
 
-    def _resolve(self, key: str, verdict: Verdict) -> SessionDetails:
+    def _resolve(self, key: str, verdict: Verdict, by: VerdictSource) -> SessionDetails:
         with self.store.transaction() as db:
-            session = find_session(db, key)
-            session.status = verdict.status
-            session.human_verdict = verdict.status
-            session.human_feedback = verdict.feedback
-            session.human_iteration = session.iteration
-            session.reviewer = "human"
-            session.escalation_reason = None
-            session.updated_at = utcnow()
-            db.add(session)
+            session = find_session(db, key, for_update=True)
+            human.check_allowed(session, by, self.settings.mcp_resolve)
+            human.record(db, session, verdict, by)
+        log.info("session %s resolved %s by a human (%s)", session.task_id, verdict.status, by)
         return self._details(session.id)
+
+
+def _owner_gone(row: ReviewRound) -> bool:
+    found = owner.Owner.parse(row.owner)
+    return found is not None and owner.is_gone(found)
 
 
 async def _no_progress(_progress: float, _total: float | None, _message: str) -> None:

@@ -84,8 +84,38 @@ def _m001_initial(conn: Connection) -> None:
     )
 
 
+def _m002_review_gate(conn: Connection) -> None:
+    """Who decided, review cycles, the owner of a running round, the diff each round saw."""
+    for statement in (
+        # Rounds after this iteration count towards the next escalation (a new cycle starts
+        # after an approval of a changed diff, or a human's verdict).
+        "ALTER TABLE review_sessions ADD COLUMN cycle_start INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE review_sessions ADD COLUMN approved_fingerprint VARCHAR(64)",
+        "ALTER TABLE review_sessions ADD COLUMN human_by VARCHAR(16)",
+        "UPDATE review_sessions SET cycle_start = human_iteration",
+        "ALTER TABLE review_rounds ADD COLUMN owner VARCHAR(256)",
+        "ALTER TABLE review_rounds ADD COLUMN fingerprint VARCHAR(64)",
+        "ALTER TABLE review_rounds ADD COLUMN diff TEXT",
+        "ALTER TABLE review_rounds ADD COLUMN redactions JSON",
+        """
+        CREATE TABLE human_verdicts (
+            id VARCHAR(64) PRIMARY KEY,
+            session_id VARCHAR(64) NOT NULL REFERENCES review_sessions (id),
+            iteration INTEGER NOT NULL,
+            status VARCHAR(32) NOT NULL,
+            feedback TEXT NOT NULL,
+            given_by VARCHAR(16) NOT NULL,
+            created_at TIMESTAMP WITH TIME ZONE NOT NULL
+        )
+        """,
+        "CREATE INDEX ix_human_verdicts_session_id ON human_verdicts (session_id)",
+    ):
+        conn.execute(text(statement))
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial review schema", _m001_initial),
+    (2, "review gate: verdict sources, cycles, round owners, diffs", _m002_review_gate),
 ]
 
 

@@ -8,17 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-# Session states an agent or a human sees.
-PENDING = "pending"
-APPROVED = "approved"
-NEEDS_REVISION = "needs_revision"
-ESCALATED = "escalated"
-SESSION_STATES = (PENDING, APPROVED, NEEDS_REVISION, ESCALATED)
-
-# Round states: a round is "running" until the reviewer answers or fails.
-ROUND_RUNNING = "running"
-ROUND_ERROR = "error"
-ROUND_INTERRUPTED = "interrupted"
+from review.status import RoundStatus, SessionStatus
 
 
 def utcnow() -> datetime:
@@ -31,14 +21,20 @@ class ReviewSession(SQLModel, table=True):
     id: str = Field(primary_key=True)
     task_id: str = Field(unique=True, index=True)
     project_dir: str | None = None
-    status: str = PENDING
+    status: str = SessionStatus.PENDING
     iteration: int = 0
     max_iterations: int = 5
     reviewer: str | None = None
-    # Iteration count when a human last resolved; rounds after it count towards the next escalation.
+    # Iteration count when a human last resolved.
     human_iteration: int = 0
     human_feedback: str | None = None
     human_verdict: str | None = None
+    human_by: str | None = None
+    # Rounds after this iteration count towards the next escalation: a new cycle starts when a
+    # human decides, or when the agent asks again after an approval with a changed diff.
+    cycle_start: int = 0
+    # The diff an approval covers: asking again with the same diff returns the approval.
+    approved_fingerprint: str | None = None
     escalation_reason: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -62,7 +58,7 @@ class ReviewRound(SQLModel, table=True):
     reviewer: str | None = None
     model: str | None = None
     raw_answer: str | None = None
-    status: str = ROUND_RUNNING
+    status: str = RoundStatus.RUNNING
     feedback: str | None = None
     findings: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     error: str | None = None
@@ -72,6 +68,26 @@ class ReviewRound(SQLModel, table=True):
     context_ms: int | None = None
     llm_ms: int | None = None
     total_ms: int | None = None
+    # The process running the round (review/owner.py), the diff's fingerprint and text as the
+    # reviewer saw it, and what was redacted from it.
+    owner: str | None = None
+    fingerprint: str | None = None
+    diff: str | None = None
+    redactions: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class HumanVerdict(SQLModel, table=True):
+    """Every human decision on a session, with who gave it (a VerdictSource)."""
+
+    __tablename__ = "human_verdicts"
+
+    id: str = Field(primary_key=True)
+    session_id: str = Field(foreign_key="review_sessions.id", index=True)
+    iteration: int
+    status: str
+    feedback: str
+    given_by: str
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class Setting(SQLModel, table=True):

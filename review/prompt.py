@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+import secrets
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ import jinja2
 import prompts
 from review.budget import CHARS_PER_TOKEN, FittedDiff, SkippedFile, estimate_tokens, fit
 from review.context import Document, ProjectContext
+from review.privacy import redact
 from review.request import ReviewRequest
 
 # Shares of the budget the documents may take before they are shortened (explicitly).
@@ -29,6 +33,33 @@ class BuiltPrompt:
     skipped: list[SkippedFile]
     summary: dict[str, Any]
     task: str  # what the agent says it did (summary, details): what review's auto mode classifies
+    boundary: str = ""  # the tag enclosing agent- and repository-supplied text this round
+    diff: str = ""  # the change as the reviewer saw it (redacted)
+    redactions: Counter[str] = field(default_factory=Counter)
+
+
+class _Material:
+    """Agent- and repository-supplied text on its way into the prompt: secrets redacted, and
+    the round's boundary tag taken out so the text cannot close its block."""
+
+    def __init__(self, boundary: str) -> None:
+        self.boundary = boundary
+        self._tag = re.compile(re.escape(boundary), re.I)
+        self.redactions: Counter[str] = Counter()
+
+    def __call__(self, text: str | None) -> str:
+        if not text:
+            return text or ""
+        found = redact(text)
+        self.redactions.update(found.counts)
+        return self._tag.sub("material-tag-removed", found.text)
+
+    def path(self, text: str) -> str:
+        """A file name, on one line (a name may hold newlines to fake a heading)."""
+        return _CONTROL.sub("?", self(text))
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _shorten(text: str, max_tokens: int, what: str) -> str:
@@ -83,25 +114,30 @@ def build_prompt(
         + sum(estimate_tokens(g.text) for g in guides)
     )
     fitted = fit(context.changes, max(0, budget_tokens - fixed))
-    skipped = list(fitted.skipped)
+    skipped = [SkippedFile(path, reason) for path, reason in context.skipped_documents]
+    skipped += fitted.skipped
+    # A new tag every round: nothing the agent wrote before can know it.
+    material = _Material(f"material-{secrets.token_hex(8)}")
+    diff = material(fitted.text)
     text = _template(template_override).render(
+        boundary=material.boundary,
         iteration=iteration,
         max_iterations=max_iterations,
-        task_id=request.task_id,
-        summary=request.summary,
-        details=request.details,
-        conversation=conversation,
-        human_feedback=human_feedback,
-        previous_feedback=previous_feedback,
-        prd_path=context.prd.path if context.prd else None,
-        prd=prd,
-        guide_paths=", ".join(g.path for g in guides),
-        guides=guides,
+        task_id=material(request.task_id),
+        summary=material(request.summary),
+        details=material(request.details),
+        conversation=[material(item) for item in conversation],
+        human_feedback=material(human_feedback),
+        previous_feedback=material(previous_feedback),
+        prd_path=material.path(context.prd.path) if context.prd else None,
+        prd=material(prd),
+        guide_paths=", ".join(material.path(g.path) for g in guides),
+        guides=[Document(material(g.path), material(g.text)) for g in guides],
         head=context.head,
         files_shown=len(fitted.included),
-        shortened=fitted.shortened,
-        diff=fitted.text,
-        skipped=skipped,
+        shortened=[material.path(path) for path in fitted.shortened],
+        diff=diff,
+        skipped=[SkippedFile(material.path(s.path), s.reason) for s in skipped],
     )
     changes = context.changes
     summary = {
@@ -128,4 +164,7 @@ def build_prompt(
         skipped=skipped,
         summary=summary,
         task="\n\n".join(part for part in (request.summary, request.details) if part),
+        boundary=material.boundary,
+        diff=diff,
+        redactions=material.redactions,
     )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
+from review.status import SessionStatus
 from review.verdict import Finding
 
-SessionStatus = Literal["pending", "approved", "needs_revision", "escalated"]
+__all__ = ["SessionStatus"]
 
 
 class SkippedFileOut(BaseModel):
@@ -26,11 +27,19 @@ class ReviewResult(BaseModel):
     feedback: str
     findings: list[Finding] = Field(default_factory=list)
     iteration: int = Field(description="Rounds run in this session so far")
+    cycle_round: int = Field(
+        description="Rounds since the last approval or human verdict; at max_iterations "
+        "without approval the session is escalated"
+    )
     max_iterations: int
     reviewer: str | None = Field(description="local, cloud or human: who gave this verdict")
     model: str | None = None
     skipped_files: list[SkippedFileOut] = Field(
         default_factory=list, description="Changed files the reviewer did not see, and why"
+    )
+    redacted_secrets: int = Field(
+        default=0,
+        description="Secrets replaced with [REDACTED:<kind>] before the reviewer saw them",
     )
     review_url: str
     next_step: str = Field(description="What the agent should do now")
@@ -55,6 +64,16 @@ class RoundOut(BaseModel):
     finished_at: datetime | None
     llm_ms: int | None
     total_ms: int | None
+    diff: str | None = None
+    redactions: dict[str, int] = Field(default_factory=dict)
+
+
+class HumanVerdictOut(BaseModel):
+    iteration: int
+    status: str
+    feedback: str
+    given_by: str
+    created_at: datetime | None
 
 
 class SessionOut(BaseModel):
@@ -62,11 +81,13 @@ class SessionOut(BaseModel):
     task_id: str
     status: SessionStatus
     iteration: int
+    cycle_round: int
     max_iterations: int
     project_dir: str | None
     reviewer: str | None
     escalation_reason: str | None
     human_feedback: str | None
+    human_by: str | None = None
     created_at: datetime | None
     updated_at: datetime | None
     review_url: str
@@ -79,6 +100,7 @@ class SessionList(BaseModel):
 
 class SessionDetails(SessionOut):
     rounds: list[RoundOut]
+    human_verdicts: list[HumanVerdictOut] = Field(default_factory=list)
     next_step: str
 
 

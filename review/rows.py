@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from review.errors import SessionNotFound
-from review.models import ReviewRound, ReviewSession
-from review.results import NEXT_STEPS, RoundOut, SessionDetails, SessionOut
+from review.models import HumanVerdict, ReviewRound, ReviewSession
+from review.results import NEXT_STEPS, HumanVerdictOut, RoundOut, SessionDetails, SessionOut
 
 
 def round_out(row: ReviewRound) -> RoundOut:
@@ -29,6 +29,8 @@ def round_out(row: ReviewRound) -> RoundOut:
         finished_at=(row.finished_at),
         llm_ms=row.llm_ms,
         total_ms=row.total_ms,
+        diff=row.diff,
+        redactions=row.redactions or {},
     )
 
 
@@ -38,31 +40,45 @@ def session_out(row: ReviewSession, review_url: str) -> SessionOut:
         task_id=row.task_id,
         status=row.status,  # type: ignore[arg-type]
         iteration=row.iteration,
+        cycle_round=row.iteration - row.cycle_start,
         max_iterations=row.max_iterations,
         project_dir=row.project_dir,
         reviewer=row.reviewer,
         escalation_reason=row.escalation_reason,
         human_feedback=row.human_feedback,
+        human_by=row.human_by,
         created_at=(row.created_at),
         updated_at=(row.updated_at),
         review_url=review_url,
     )
 
 
-def find_session(db: Session, key: str) -> ReviewSession:
-    session = (
-        db.get(ReviewSession, key)
-        or db.exec(select(ReviewSession).where(ReviewSession.task_id == key)).first()
-    )
+def find_session(db: Session, key: str, *, for_update: bool = False) -> ReviewSession:
+    by_task = select(ReviewSession).where(ReviewSession.task_id == key)
+    if for_update:
+        by_task = by_task.with_for_update()
+    session = db.get(ReviewSession, key, with_for_update=for_update) or db.exec(by_task).first()
     if session is None:
         raise SessionNotFound(f"no review session with id or taskId {key!r}")
     return session
 
 
-def details_of(session: ReviewSession, rounds: list[ReviewRound], url: str) -> SessionDetails:
+def details_of(
+    session: ReviewSession, rounds: list[ReviewRound], verdicts: list[HumanVerdict], url: str
+) -> SessionDetails:
     base = session_out(session, url).model_dump()
     return SessionDetails(
         **base,
         rounds=[round_out(r) for r in rounds],
+        human_verdicts=[
+            HumanVerdictOut(
+                iteration=v.iteration,
+                status=v.status,
+                feedback=v.feedback,
+                given_by=v.given_by,
+                created_at=v.created_at,
+            )
+            for v in verdicts
+        ],
         next_step=NEXT_STEPS[session.status].format(url=url),
     )

@@ -5,6 +5,7 @@ Overrides live in the database so they survive restarts and are shared by every 
 
 from __future__ import annotations
 
+import secrets
 from typing import Literal, get_args
 
 from review.models import Setting, utcnow
@@ -48,3 +49,17 @@ class ReviewConfigStore:
         if configured(self._settings.cloud):
             found.append("cloud")
         return found
+
+
+def shared_secret(store: Store, name: str) -> str:
+    """A random secret kept in the database, made by whichever process asks first: several
+    daemons on one PostgreSQL (or a restarted one) agree on it, e.g. to check CSRF tokens."""
+    key = f"secret:{name}"
+    with store.transaction() as db:
+        store.insert_absent(
+            db, Setting, {"key": key, "value": secrets.token_urlsafe(32), "updated_at": utcnow()}
+        )
+    with store.transaction() as db:
+        row = db.get(Setting, key)
+        assert row is not None and isinstance(row.value, str)
+        return row.value

@@ -55,6 +55,11 @@ class ReviewSettings(BaseModel):
         default=None, description="A Jinja2 file replacing prompts/review.md"
     )
     progress_interval_s: float = Field(default=5.0, gt=0)
+    mcp_resolve: Literal["escalated", "off"] = Field(
+        default="escalated",
+        description="What the MCP tool resolve_session may do: relay a user's verdict on an "
+        "escalated session (the harness asks the user first), or nothing",
+    )
     local: ReviewerSettings = Field(default_factory=ReviewerSettings)
     cloud: ReviewerSettings = Field(
         default_factory=lambda: ReviewerSettings(

@@ -76,17 +76,20 @@ class Store:
     def upsert(self, db: Session, table: Any, values: dict[str, Any], keys: list[str]) -> None:
         """Insert or update one row atomically: two processes setting the same key at once
         must not collide (SQLite serialises writers, PostgreSQL does not)."""
-        dialect = self.engine.dialect.name
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        elif dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-        else:  # pragma: no cover - other databases: plain merge
-            db.merge(table(**values))
-            return
-        statement = insert(table.__table__).values(**values)
+        statement = self._insert(table, values)
         update = {k: v for k, v in values.items() if k not in keys}
         db.exec(statement.on_conflict_do_update(index_elements=keys, set_=update))  # type: ignore[call-overload]
+
+    def insert_absent(self, db: Session, table: Any, values: dict[str, Any]) -> None:
+        """Insert one row unless its key exists (the first writer wins), atomically."""
+        db.exec(self._insert(table, values).on_conflict_do_nothing())  # type: ignore[call-overload]
+
+    def _insert(self, table: Any, values: dict[str, Any]) -> Any:
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+        return insert(table.__table__).values(**values)
 
     def schema_version(self) -> int:
         with self.engine.begin() as conn:

@@ -2,6 +2,11 @@
 
 Models answer in many shapes; we accept a JSON object (fenced or bare, any key case) or a
 `STATUS: approved|needs_revision` line. Anything else is unparseable and the caller retries.
+
+Verdict-shaped text the reviewer merely quotes does not count: blocks of the round's material
+(agent- and repository-supplied text, enclosed in the round's boundary tag) and `>` quoted
+lines are taken out first. When what is left holds verdicts that disagree, the gate fails
+closed: needs_revision.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ _STATUS_WORD = re.compile(
     r"^\W*(approved?|needs?[\s_-]*revisions?|changes[\s_-]*requested)\W*$", re.I
 )
 _STATUS_LINE = re.compile(
-    r"^[\s>*#_`-]*(?:status|verdict|decision)[\s*_`]*[:=][\s*_`]*"
+    r"^[ \t*#_`-]*(?:status|verdict|decision)[\s*_`]*[:=][\s*_`]*"
     r"(approved?|needs?[\s_-]*revisions?|changes[\s_-]*requested)\b[\s*_`.]*$",
     re.I | re.M,
 )
@@ -68,16 +73,29 @@ def normalise_status(word: str) -> Status | None:
     return "approved" if match.group(1).lower().startswith("approve") else "needs_revision"
 
 
-def parse_verdict(answer: str) -> Verdict:
+_QUOTED_LINE = re.compile(r"^[ \t]*>.*$", re.M)
+
+
+def _unquoted(text: str, boundary: str | None) -> str:
+    if boundary:
+        tag = re.escape(boundary)
+        # A quoted block, or an opening the reviewer never closed: everything to the end.
+        text = re.sub(rf"<{tag}\b.*?(?:</{tag}>|\Z)", "", text, flags=re.S | re.I)
+    return _QUOTED_LINE.sub("", text)
+
+
+def parse_verdict(answer: str, boundary: str | None = None) -> Verdict:
+    """The reviewer's verdict; `boundary` is the tag that enclosed this round's material."""
     text = (answer or "").strip()
     if not text:
         raise UnparseableAnswer("the reviewer's answer was empty")
     # Reasoning models wrap their thinking in tags; the verdict follows it.
     text = re.sub(r"<think>.*?</think>", "", text, flags=re.S | re.I).strip()
-    for obj in _json_objects(text):
-        verdict = _from_json(obj)
-        if verdict is not None:
-            return verdict
+    text = _unquoted(text, boundary).strip()
+    verdicts = [v for obj in _json_objects(text) if (v := _from_json(obj)) is not None]
+    if verdicts:
+        revisions = [v for v in verdicts if v.status == "needs_revision"]
+        return revisions[0] if revisions else verdicts[0]
     match = _STATUS_LINE.search(text)
     if match:
         status = normalise_status(match.group(1))

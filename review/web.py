@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -19,6 +19,10 @@ from review.loop import ReviewService
 from review.request import ReviewRequest
 from review.results import ReviewResult, SessionDetails, SessionList, SessionStatus
 from review.settings import ReviewMode
+from review.status import VerdictSource
+
+# Who may give a human verdict over the API: a caller holding the daemon's admin token.
+TokenCheck = Callable[[Request], bool]
 
 ServiceGetter = Callable[[], Awaitable[ReviewService]]
 _TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -63,8 +67,19 @@ class ReviewConfigOut(BaseModel):
     available_reviewers: list[str]
 
 
-def review_router(get_service: ServiceGetter, csrf_token: str) -> APIRouter:
+def review_router(
+    get_service: ServiceGetter, csrf_token: str, has_admin_token: TokenCheck
+) -> APIRouter:
     router = APIRouter(prefix="/review")
+
+    def require_admin(request: Request) -> None:
+        if not has_admin_token(request):
+            raise HTTPException(
+                401,
+                "a human verdict over the API needs the admin token (header x-brainrouter-token; "
+                "see `brainrouter token`), or resolve on the session page or with "
+                "`brainrouter resolve`",
+            )
 
     async def run(call: Awaitable[Any]) -> Any:
         try:
@@ -109,23 +124,31 @@ def review_router(get_service: ServiceGetter, csrf_token: str) -> APIRouter:
         return await run(service.request_review(request))  # type: ignore[no-any-return]
 
     @router.post("/api/resolve")
-    async def api_resolve(body: ResolveBody) -> SessionDetails:
-        return await run((await get_service()).resolve(body.session_id, body.feedback))  # type: ignore[no-any-return]
+    async def api_resolve(request: Request, body: ResolveBody) -> SessionDetails:
+        require_admin(request)
+        service = await get_service()
+        return await run(service.resolve(body.session_id, body.feedback, VerdictSource.TOKEN))  # type: ignore[no-any-return]
 
     @router.post("/api/lgtm")
-    async def api_lgtm(body: LgtmBody) -> SessionDetails:
-        return await run((await get_service()).resolve(body.session_id, "lgtm"))  # type: ignore[no-any-return]
+    async def api_lgtm(request: Request, body: LgtmBody) -> SessionDetails:
+        require_admin(request)
+        service = await get_service()
+        return await run(service.resolve(body.session_id, "lgtm", VerdictSource.TOKEN))  # type: ignore[no-any-return]
 
     # --------------------------------------------------------------------- pages
     @router.get("/", response_class=HTMLResponse)
     async def page_sessions(request: Request, status: str | None = None) -> HTMLResponse:
-        if status not in (None, "", *get_args(SessionStatus)):
+        if status not in (None, "", *SessionStatus):
             raise HTTPException(422, f"unknown status {status!r}")
         listing = await (await get_service()).list_sessions(status=status or None, limit=200)
         return _TEMPLATES.TemplateResponse(
             request,
             "sessions.html",
-            {"listing": listing, "status": status or "", "statuses": get_args(SessionStatus)},
+            {
+                "listing": listing,
+                "status": status or "",
+                "statuses": [s.value for s in SessionStatus],
+            },
         )
 
     @router.get("/session/{session_id}", response_class=HTMLResponse)
@@ -143,7 +166,7 @@ def review_router(get_service: ServiceGetter, csrf_token: str) -> APIRouter:
     ) -> RedirectResponse:
         if not hmac.compare_digest(csrf.encode(), csrf_token.encode()):
             raise HTTPException(403, "invalid or missing CSRF token: reload the page and try again")
-        await run((await get_service()).resolve(session_id, feedback))
+        await run((await get_service()).resolve(session_id, feedback, VerdictSource.PAGE))
         return RedirectResponse(f"/review/session/{session_id}", status_code=303)
 
     return router

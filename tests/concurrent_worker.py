@@ -7,6 +7,7 @@ from mcp_server.config import Settings
 from mcp_server.wiring import ReviewRuntime
 from review.request import ReviewRequest
 from review.settings import ReviewSettings
+from review.status import VerdictSource
 
 
 async def main(db_url: str, llm_url: str, cwd: str, prefix: str, rounds: int) -> None:
@@ -18,7 +19,7 @@ async def main(db_url: str, llm_url: str, cwd: str, prefix: str, rounds: int) ->
         for i in range(rounds):
             result = await service.request_review(ReviewRequest(f"{prefix}-{i}", "work", cwd))
             assert result.status == "approved", result
-            await service.resolve(f"{prefix}-{i}", "lgtm")
+            await service.resolve(f"{prefix}-{i}", "lgtm", VerdictSource.CLI)
             service.config.set("local" if i % 2 else "auto")
     finally:
         await runtime.aclose()

@@ -65,5 +65,10 @@ class Daemon:
                 self.proc.wait()
         return self.proc.returncode
 
+    def admin_token(self) -> str:
+        """The token this daemon made on start (in its config dir), as `brainrouter token` shows."""
+        config_home = Path(self.env.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+        return (config_home / "brainrouter" / "admin-token").read_text().strip()
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

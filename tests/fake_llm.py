@@ -36,7 +36,9 @@ class Reply:
     hang: bool = False  # no answer at all until released (or the client gives up)
     stall_after: int | None = None  # stream this many events, then go silent
     malformed_after: int | None = None  # stream this many events, then garbage
-    gate: threading.Event | None = None  # after the first event, wait for this
+    gate: threading.Event | None = (
+        None  # wait for this: after the first event, or before a whole answer
+    )
     chunk_delay_s: float = 0.0
 
 
@@ -152,6 +154,8 @@ def _handler_for(llm: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 }[kind](reply, model)
                 self._stream(reply, events)
             else:
+                if reply.gate is not None:
+                    reply.gate.wait(30)
                 whole = {
                     "chat": chat_completion,
                     "anthropic": anthropic_message,

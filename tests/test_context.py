@@ -93,3 +93,40 @@ def test_bare_repository_is_refused(tmp_path: Path) -> None:
     git.Repo.init(tmp_path / "bare.git", bare=True)
     with pytest.raises(ContextError):
         gather(str(tmp_path / "bare.git"))
+
+
+def test_symlinked_documents_out_of_the_tree_are_not_read(tmp_path: Path) -> None:
+    secret = tmp_path / "outside" / "shadow"
+    secret.parent.mkdir()
+    secret.write_text("root:TOPSECRET-HASH:19000:0:99999:7:::\n")
+    repo = make_repo(tmp_path / "p", {"calc.py": "x = 1\n"})
+    root = root_of(repo)
+    (root / "README.md").symlink_to(secret)
+    (root / "AGENTS.md").symlink_to(secret)
+    (root / "docs").symlink_to(secret.parent, target_is_directory=True)
+    inside = root / "guide.md"
+    inside.write_text("# the real guide\n")
+    (root / "CLAUDE.md").symlink_to(inside)  # a link inside the tree is fine
+    ctx = gather(str(root))
+    assert ctx.prd is None
+    assert [g.path for g in ctx.guides] == ["CLAUDE.md"]
+    assert ctx.guides[0].text == "# the real guide\n"
+    skipped = dict(ctx.skipped_documents)
+    assert set(skipped) >= {"README.md", "AGENTS.md"}
+    assert all("outside the work tree" in reason for reason in skipped.values())
+    assert all("TOPSECRET" not in c.diff for c in ctx.changes)
+
+
+def test_cwd_under_a_symlink_is_resolved(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "real", {"a.py": "a = 1\n"})
+    link = tmp_path / "link"
+    link.symlink_to(root_of(repo), target_is_directory=True)
+    ctx = gather(str(link))
+    assert ctx.root == root_of(repo).resolve()
+
+
+def test_cwd_longer_than_path_max_is_a_clear_error() -> None:
+    with pytest.raises(ContextError, match="not a usable path"):
+        gather("/" + "a" * 5000)
+    with pytest.raises(ContextError, match="cannot be used"):
+        gather("/" + "/".join(["b" * 200] * 3))  # each part fine, the whole does not exist

@@ -188,9 +188,26 @@ def test_forged_requests_are_refused(daemon: Daemon) -> None:
             "/review/api/lgtm", json={"sessionId": "x"}, headers={"Sec-Fetch-Site": "cross-site"}
         )
         assert site.status_code == 403
-        # The same request from the daemon's own origin gets through to the handler.
+        # A page on another port of the same host is another origin (scheme, host and port).
+        other_port = web.post(
+            "/review/api/lgtm",
+            json={"sessionId": "x"},
+            headers={"Origin": f"http://127.0.0.1:{daemon.port + 1}"},
+        )
+        assert other_port.status_code == 403
+        same_site = web.post(
+            "/review/api/lgtm", json={"sessionId": "x"}, headers={"Sec-Fetch-Site": "same-site"}
+        )
+        assert same_site.status_code == 403
+        # From the daemon's own origin, a human verdict over the API still needs the admin token.
         own = web.post("/review/api/lgtm", json={"sessionId": "x"}, headers={"Origin": daemon.url})
-        assert own.status_code == 404
+        assert own.status_code == 401 and "admin token" in own.text
+        with_token = web.post(
+            "/review/api/lgtm",
+            json={"sessionId": "x"},
+            headers={"Origin": daemon.url, "x-brainrouter-token": daemon.admin_token()},
+        )
+        assert with_token.status_code == 404
 
 
 def test_untrusted_text_is_rendered_inert(
@@ -235,11 +252,13 @@ def test_review_http_api(daemon: Daemon, project: git.Repo, fake_llm: FakeLLM) -
     assert cont["status"] == "approved" and cont["iteration"] == 2
     details = httpx.get(f"{api}/sessions/api-1").json()
     assert [r["status"] for r in details["rounds"]] == ["needs_revision", "approved"]
+    admin = {"x-brainrouter-token": daemon.admin_token()}
     resolved = httpx.post(
-        f"{api}/resolve", json={"sessionId": "api-1", "feedback": "please add docs"}
+        f"{api}/resolve", json={"sessionId": "api-1", "feedback": "please add docs"}, headers=admin
     ).json()
-    assert resolved["status"] == "needs_revision"
-    lgtm = httpx.post(f"{api}/lgtm", json={"sessionId": "api-1"}).json()
+    assert resolved["status"] == "needs_revision" and resolved["human_by"] == "token"
+    assert httpx.post(f"{api}/lgtm", json={"sessionId": "api-1"}).status_code == 401
+    lgtm = httpx.post(f"{api}/lgtm", json={"sessionId": "api-1"}, headers=admin).json()
     assert lgtm["status"] == "approved"
     assert httpx.get(f"{api}/sessions", params={"status": "approved"}).json()["total"] == 1
     assert httpx.get(f"{api}/sessions", params={"status": "bogus"}).status_code == 422
@@ -314,7 +333,7 @@ def test_review_config_is_validated_and_survives_a_restart(
         }
         bad = httpx.post(url, json={"mode": "sometimes"})
         assert bad.status_code == 422 and "mode" in bad.text
-        assert httpx.post(url, data={"mode": "cloud"}).status_code == 422  # form posts are not JSON
+        assert httpx.post(url, data={"mode": "cloud"}).status_code == 403  # form posts are not JSON
         assert (
             httpx.post(
                 url, json={"mode": "cloud"}, headers={"Origin": "http://evil.example"}

@@ -10,6 +10,7 @@ from mcp_server.wiring import ReviewRuntime
 from review.errors import ReviewInputError, SessionNotFound
 from review.loop import ReviewService
 from review.request import ReviewRequest
+from review.status import VerdictSource
 from tests.conftest import root_of
 from tests.fake_llm import FakeLLM, Reply, approve, revise
 
@@ -221,7 +222,7 @@ async def test_human_approval_reaches_the_agent_without_an_llm_call(
     escalated = await service.request_review(_request(project))
     assert escalated.status == "escalated"
 
-    resolved = await service.resolve(escalated.session_id, "LGTM")
+    resolved = await service.resolve(escalated.session_id, "LGTM", VerdictSource.PAGE)
     assert resolved.status == "approved"
     calls = len(fake_llm.requests)
     result = await service.request_review(_request(project))
@@ -237,7 +238,9 @@ async def test_human_revision_starts_a_round_with_the_feedback(
     fake_llm.default = revise("no")
     for _ in range(3):
         await service.request_review(_request(project))
-    details = await service.resolve("feature-1", "Use decimal arithmetic instead of floats.")
+    details = await service.resolve(
+        "feature-1", "Use decimal arithmetic instead of floats.", VerdictSource.PAGE
+    )
     assert details.status == "needs_revision"
     assert details.human_feedback == "Use decimal arithmetic instead of floats."
 
@@ -246,12 +249,12 @@ async def test_human_revision_starts_a_round_with_the_feedback(
     assert result.status == "approved"
     assert result.iteration == 4
     assert "Use decimal arithmetic instead of floats." in fake_llm.prompts()[-1]
-    assert "A human reviewer asked for these changes" in fake_llm.prompts()[-1]
+    assert "A human reviewer asked for the changes" in fake_llm.prompts()[-1]
 
 
 async def test_resolve_unknown_session(service: ReviewService) -> None:
     with pytest.raises(SessionNotFound, match="nope"):
-        await service.resolve("nope", "lgtm")
+        await service.resolve("nope", "lgtm", VerdictSource.PAGE)
 
 
 async def test_forced_local_review_never_goes_to_cloud(

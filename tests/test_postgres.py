@@ -18,6 +18,7 @@ from review.migrations import migrate
 from review.models import ReviewRound, ReviewSession
 from review.request import ReviewRequest
 from review.settings import ReviewSettings
+from review.status import VerdictSource
 from review.store import Store, make_engine
 from tests.concurrent_worker import run_two_writers
 from tests.conftest import root_of
@@ -67,7 +68,7 @@ async def test_review_loop_on_postgres(pg_url: str, project: git.Repo, fake_llm:
         request = ReviewRequest("pg-task", "summary", str(root_of(project)))
         assert (await service.request_review(request)).status == "needs_revision"
         assert (await service.request_review(request)).status == "escalated"
-        resolved = await service.resolve("pg-task", "ship it")
+        resolved = await service.resolve("pg-task", "ship it", VerdictSource.CLI)
         assert resolved.status == "approved" and len(resolved.rounds) == 2
         service.config.set("local", "qwen")
         assert service.config.get() == ("local", "qwen")

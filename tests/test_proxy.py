@@ -106,7 +106,11 @@ def test_streaming_forwards_chunks_as_they_arrive(server: ServerThread, cloud: F
 
 # ------------------------------------------------------------------ errors, models, events
 def test_bad_requests_get_errors_in_the_clients_shape(server: ServerThread) -> None:
-    chat = httpx.post(f"{server.url}/v1/chat/completions", content=b"{not json")
+    chat = httpx.post(
+        f"{server.url}/v1/chat/completions",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
     assert chat.status_code == 400 and "not valid JSON" in chat.json()["error"]["message"]
     messages = httpx.post(f"{server.url}/v1/messages", json={"model": "cloud"})
     assert messages.status_code == 400
