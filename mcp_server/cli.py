@@ -158,7 +158,7 @@ def resolve(
 ) -> None:
     """Give a human's verdict on a review session (recorded as given on the command line)."""
     from mcp_server.wiring import ReviewRuntime
-    from review.errors import ReviewInputError, SessionNotFound
+    from review.errors import ReviewError
     from review.status import VerdictSource
 
     runtime = ReviewRuntime(_settings(config))
@@ -175,7 +175,7 @@ def resolve(
 
     try:
         typer.echo(asyncio.run(run()))
-    except (ReviewInputError, SessionNotFound) as exc:
+    except ReviewError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
 

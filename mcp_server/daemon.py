@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -101,8 +102,9 @@ def serve(settings: Settings) -> None:
             "the ops endpoints to the network. Set server.allow_remote: true to do it anyway; "
             "every request must then carry the admin token (see `brainrouter token`)."
         )
+    app = build_app(settings)
     config = uvicorn.Config(
-        build_app(settings),
+        app,
         http=peer.http_protocol(settings.server.allowed_uids or peer.default_uids()),
         host=settings.server.host,
         port=settings.server.port,
@@ -110,4 +112,18 @@ def serve(settings: Settings) -> None:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         lifespan="on",
     )
-    uvicorn.Server(config).run()
+    _Server(config, on_exit=app.state.runtime.begin_shutdown).run()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling the review runtime the moment a stop begins: a round still
+    waiting for its reviewer answers its caller with a retryable error instead of being cut
+    off when the graceful period ends."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._on_exit()
+        super().handle_exit(sig, frame)

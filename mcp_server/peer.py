@@ -20,7 +20,7 @@ import struct
 import sys
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 log = logging.getLogger("brainrouter.peer")
 _TABLES = {socket.AF_INET: Path("/proc/net/tcp"), socket.AF_INET6: Path("/proc/net/tcp6")}
@@ -93,8 +93,8 @@ def owner_only(protocol_class: type[asyncio.Protocol], allowed: Collection[int])
             if uid in allowed_uids:
                 return
             log.warning("refused a connection from uid %s (allowed: %s)", uid, sorted(allowed))
-            assert isinstance(transport, asyncio.WriteTransport)
-            transport.write(
+            # uvloop's transports are not asyncio.Transport subclasses, but write the same.
+            cast(asyncio.Transport, transport).write(
                 b"HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\nconnection: close\r\n"
                 b"content-length: " + str(len(_REFUSAL)).encode() + b"\r\n\r\n" + _REFUSAL
             )

@@ -22,7 +22,7 @@ from platformdirs import user_log_path
 from mcp_server.config import Settings
 from mcp_server.tools import ProgressFn, ReviewBackend
 from mcp_server.wiring import ReviewRuntime
-from review.errors import ReviewInputError
+from review.errors import ReviewUnavailable, from_tool_message
 from review.request import ReviewRequest
 from review.results import ReviewResult, SessionDetails, SessionList
 from review.status import VerdictSource
@@ -31,8 +31,8 @@ log = logging.getLogger("brainrouter.relay")
 DAEMON_START_TIMEOUT_S = 30.0
 
 
-class DaemonUnavailable(RuntimeError):
-    pass
+class DaemonUnavailable(ReviewUnavailable):
+    """No daemon answered, or it failed mid-call."""
 
 
 class DaemonBackend:
@@ -56,7 +56,7 @@ class DaemonBackend:
             async with Client(self.mcp_url, timeout=self.timeout_s) as client:
                 result = await client.call_tool(tool, args, progress_handler=on_progress)
         except ToolError as exc:
-            raise ReviewInputError(str(exc)) from None
+            raise from_tool_message(str(exc)) from None
         except (OSError, RuntimeError) as exc:
             raise DaemonUnavailable(
                 f"the brainrouter daemon at {self.mcp_url} failed: {exc}"
@@ -126,7 +126,7 @@ class Relay:
             if await self._daemon_up():
                 return DaemonBackend(self.base_url, timeout)
             await asyncio.sleep(0.1)
-        raise ReviewInputError(
+        raise DaemonUnavailable(
             f"the brainrouter daemon did not start within {DAEMON_START_TIMEOUT_S:.0f}s; "
             f"see {self.log_file()} (or run `brainrouter serve` yourself)"
         )

@@ -10,7 +10,7 @@ from fastmcp import Context, FastMCP
 from fastmcp.exceptions import ToolError
 from pydantic import Field
 
-from review.errors import ReviewInputError, SessionNotFound
+from review.errors import ReviewError
 from review.request import ProgressFn, ReviewRequest
 from review.results import ReviewResult, SessionDetails, SessionList, SessionStatus
 from review.status import VerdictSource
@@ -98,8 +98,8 @@ def build_mcp(get_service: ServiceGetter, *, default_cwd: str | None = None) -> 
 
         try:
             return await service.request_review(request, progress)
-        except ReviewInputError as exc:
-            raise ToolError(str(exc)) from None
+        except ReviewError as exc:
+            raise ToolError(exc.tool_message()) from None
 
     @mcp.tool(annotations={"title": "List review sessions", "readOnlyHint": True})
     async def get_session_list(
@@ -112,7 +112,10 @@ def build_mcp(get_service: ServiceGetter, *, default_cwd: str | None = None) -> 
     ) -> SessionList:
         """List review sessions, most recently updated first."""
         service = await get_service()
-        return await service.list_sessions(status=status, limit=limit)
+        try:
+            return await service.list_sessions(status=status, limit=limit)
+        except ReviewError as exc:
+            raise ToolError(exc.tool_message()) from None
 
     @mcp.tool(annotations={"title": "Show one review session", "readOnlyHint": True})
     async def get_session_details(
@@ -125,8 +128,8 @@ def build_mcp(get_service: ServiceGetter, *, default_cwd: str | None = None) -> 
         service = await get_service()
         try:
             return await service.session_details(sessionId)
-        except SessionNotFound as exc:
-            raise ToolError(str(exc)) from None
+        except ReviewError as exc:
+            raise ToolError(exc.tool_message()) from None
 
     @mcp.tool(
         annotations={
@@ -151,8 +154,8 @@ def build_mcp(get_service: ServiceGetter, *, default_cwd: str | None = None) -> 
         service = await get_service()
         try:
             return await service.resolve(sessionId, feedback, VerdictSource.MCP)
-        except (ReviewInputError, SessionNotFound) as exc:
-            raise ToolError(str(exc)) from None
+        except ReviewError as exc:
+            raise ToolError(exc.tool_message()) from None
 
     return mcp
 

@@ -27,10 +27,12 @@ class ReviewRuntime:
         self._http: httpx.AsyncClient | None = None
         self._store: Store | None = None
         self._lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
         # Set by the daemon: review's `auto` mode asks the proxy's classifier (R7).
         self.auto_decider: AutoDecider | None = None
 
     async def service(self) -> ReviewService:
+        self._loop = asyncio.get_running_loop()
         if self._service is None:
             async with self._lock:
                 if self._service is None:
@@ -70,6 +72,11 @@ class ReviewRuntime:
         )
         service.recover_stranded()
         return service
+
+    def begin_shutdown(self) -> None:
+        """Called from the signal handler: rounds in flight answer their callers now."""
+        if self._service is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._service.begin_shutdown)
 
     async def shutdown(self) -> int:
         """Record rounds in flight as interrupted, then close; returns how many there were."""

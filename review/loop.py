@@ -14,6 +14,7 @@ wins over a round that was running when it was given (the round is kept in the h
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -29,7 +30,7 @@ from sqlmodel import Session, col, func, select
 from review import context as context_mod
 from review import human, owner
 from review.ask import RoundOutcome, ask_reviewer
-from review.errors import ReviewInputError
+from review.errors import ReviewInputError, ReviewUnavailable
 from review.models import HumanVerdict, ReviewRound, ReviewSession, utcnow
 from review.prompt import BuiltPrompt, build_prompt
 from review.request import ProgressFn, ReviewRequest
@@ -80,6 +81,7 @@ class ReviewService:
         self._reviewers = reviewers
         self._auto_decider = auto_decider
         self._inflight: set[str] = set()  # round ids running in this process
+        self._stopping = asyncio.Event()  # set when the process begins to stop
 
     def session_url(self, session_id: str) -> str:
         return f"{self.public_url}/review/session/{session_id}"
@@ -116,7 +118,7 @@ class ReviewService:
                 template_override=self.settings.prompt_template,
             )
             context_ms = int((time.monotonic() - started) * 1000)
-            outcome = await self._run_reviewer(built, report, started)
+            outcome = await self._unless_stopping(self._run_reviewer(built, report, started))
             if built.redactions:
                 log.info(
                     "review of %s: %d secret(s) redacted before the reviewer saw them",
@@ -135,6 +137,26 @@ class ReviewService:
             raise
         finally:
             self._inflight.discard(round_row.id)
+
+    def begin_shutdown(self) -> None:
+        """The process is stopping: rounds in flight end now with a retryable error."""
+        self._stopping.set()
+
+    async def _unless_stopping(self, work: Awaitable[RoundOutcome]) -> RoundOutcome:
+        round_task = asyncio.ensure_future(work)
+        stop_task = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({round_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop_task.cancel()
+            if not round_task.done():
+                round_task.cancel()
+        if round_task.cancelled() or not round_task.done():
+            raise ReviewUnavailable(
+                "the brainrouter daemon is stopping: this round was interrupted and does not "
+                "count; call request_review again with the same taskId in a few seconds"
+            )
+        return round_task.result()
 
     def interrupt_inflight(self) -> int:
         """Record every round still running in this process as interrupted (shutdown)."""

@@ -15,15 +15,34 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from review import migrations
+from review.errors import ReviewUnavailable
 
 _BUSY_TIMEOUT_S = 30.0
 
 
 class StoreError(RuntimeError):
     """The database cannot be opened or migrated; the message says which and why."""
+
+
+class StoreFull(ReviewUnavailable):
+    """The disk (or the database's size limit) is full: the write was rolled back whole."""
+
+
+# SQLite's result code and PostgreSQL's SQLSTATE for "no space left".
+_SQLITE_FULL = sqlite3.SQLITE_FULL
+_PG_DISK_FULL = "53100"
+
+
+def _is_full(exc: DBAPIError) -> bool:
+    orig = exc.orig
+    return (
+        getattr(orig, "sqlite_errorcode", None) == _SQLITE_FULL
+        or getattr(orig, "sqlstate", None) == _PG_DISK_FULL
+    )
 
 
 def make_engine(database_url: str) -> Engine:
@@ -70,8 +89,16 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work commits as one unit, or not at all."""
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            yield session
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                yield session
+        except DBAPIError as exc:
+            if _is_full(exc):
+                raise StoreFull(
+                    "the review database's disk is full: nothing was written and nothing stored "
+                    "was lost; free some space and call again"
+                ) from exc
+            raise
 
     def upsert(self, db: Session, table: Any, values: dict[str, Any], keys: list[str]) -> None:
         """Insert or update one row atomically: two processes setting the same key at once

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
-from review.errors import ReviewInputError, SessionNotFound
+from review.errors import ReviewError, ReviewUnavailable
 from review.loop import ReviewService
 from review.request import ReviewRequest
 from review.results import ReviewResult, SessionDetails, SessionList, SessionStatus
@@ -84,10 +84,11 @@ def review_router(
     async def run(call: Awaitable[Any]) -> Any:
         try:
             return await call
-        except SessionNotFound as exc:
-            raise HTTPException(404, str(exc)) from None
-        except ReviewInputError as exc:
-            raise HTTPException(422, str(exc)) from None
+        except ReviewUnavailable as exc:
+            headers = {"retry-after": str(exc.retry_after_s)}
+            raise HTTPException(exc.http_status, str(exc), headers=headers) from None
+        except ReviewError as exc:
+            raise HTTPException(exc.http_status, str(exc)) from None
 
     # ------------------------------------------------------------------ JSON API
     @router.get("/api/sessions")

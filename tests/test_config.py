@@ -82,3 +82,25 @@ def test_missing_explicit_file(tmp_path: Path) -> None:
 def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="mapping"):
         load_settings(_write(tmp_path / "list.yaml", "- a\n- b\n"))
+
+
+def test_invalid_utf8_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("review:\n  local_model: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin1.yaml: not UTF-8 text \(byte 0xe9"):
+        load_settings(path)
+    assert path.read_bytes().endswith(b"caf\xe9\n")  # left as it was
+
+
+def test_serve_prints_the_clean_message_for_a_non_utf8_file(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(b"server:\n  port: \xff\xfe\n")
+    cli = str(Path(sys.executable).parent / "brainrouter")
+    done = subprocess.run(
+        [cli, "serve", "--config", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "not UTF-8 text" in done.stderr and "Traceback" not in done.stderr

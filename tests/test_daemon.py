@@ -15,6 +15,7 @@ import httpx
 import pytest
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
+from fastmcp.exceptions import ToolError
 
 from tests.conftest import free_port, root_of
 from tests.daemon import BRAINROUTER, Daemon, wait_healthy
@@ -268,47 +269,56 @@ def test_review_http_api(daemon: Daemon, project: git.Repo, fake_llm: FakeLLM) -
     assert httpx.get(f"{api}/sessions/missing").status_code == 404
 
 
-async def test_sigterm_records_a_round_in_flight_as_interrupted(
+async def test_sigterm_answers_rounds_in_flight_with_a_retryable_error(
     daemon: Daemon, project: git.Repo, fake_llm: FakeLLM
 ) -> None:
-    fake_llm.script(Reply(hang=True))
+    fake_llm.script(Reply(hang=True), Reply(hang=True))
+    cwd = str(root_of(project))
 
-    async def ask() -> None:
+    async def over_mcp() -> str:
         async with Client(f"{daemon.url}/mcp") as client:
-            await client.call_tool(
-                "request_review", {"taskId": "term-1", "summary": "s", "cwd": str(root_of(project))}
+            try:
+                await client.call_tool(
+                    "request_review", {"taskId": "term-1", "summary": "s", "cwd": cwd}
+                )
+            except ToolError as exc:
+                return str(exc)
+        return "no error"
+
+    async def over_http() -> httpx.Response:
+        async with httpx.AsyncClient(timeout=60) as web:
+            return await web.post(
+                f"{daemon.url}/review/api/request",
+                json={"taskId": "term-2", "summary": "s", "cwd": cwd},
             )
 
-    call = asyncio.create_task(ask())
-    async with httpx.AsyncClient() as web:
-        for _ in range(200):  # poll until the round is running
-            sessions = (await web.get(f"{daemon.url}/review/api/sessions")).json()["sessions"]
-            if sessions and sessions[0]["status"] == "pending" and fake_llm.requests:
-                break
-            await asyncio.sleep(0.05)
-        else:
-            raise AssertionError("the round never started")
+    mcp_call = asyncio.create_task(over_mcp())
+    http_call = asyncio.create_task(over_http())
+    deadline = asyncio.get_running_loop().time() + 30
+    while len(fake_llm.requests) < 2:  # poll until both rounds are running
+        assert asyncio.get_running_loop().time() < deadline, "the rounds never started"
+        await asyncio.sleep(0.05)
     assert daemon.proc is not None
     daemon.proc.send_signal(signal.SIGTERM)
+    message, response = await asyncio.wait_for(asyncio.gather(mcp_call, http_call), 30)
     await asyncio.to_thread(daemon.proc.wait, 30)
-    call.cancel()
-    with pytest.raises((asyncio.CancelledError, Exception)):
-        await call
+    assert message.startswith("unavailable: the brainrouter daemon is stopping"), message
+    assert "same taskId" in message
+    assert response.status_code == 503 and response.headers["retry-after"] == "5"
+    assert "stopping" in response.json()["detail"]
 
+    from sqlmodel import select
+
+    from review.models import ReviewRound
     from review.store import Store
 
     store = Store(daemon.env["BRAINROUTER_DATABASE_URL"])
     try:
-        from sqlmodel import select
-
-        from review.models import ReviewRound
-
         with store.transaction() as db:
             rounds = db.exec(select(ReviewRound)).all()
     finally:
         store.close()
-    assert [(r.status, r.error) for r in rounds] == [("interrupted", "interrupted")]
-    assert "interrupted" in daemon.log()
+    assert sorted((r.status, r.error) for r in rounds) == [("interrupted", "interrupted")] * 2
 
 
 def test_serve_refuses_a_bad_config(tmp_path: Path) -> None:

@@ -1,12 +1,15 @@
 """The database: versioned migrations, WAL, and several writer processes losing nothing."""
 
 from pathlib import Path
+from typing import Any
 
 import git
+import pytest
 from sqlalchemy import Connection, text
 from sqlmodel import select
 
 from review import migrations
+from review.loop import ReviewService
 from review.models import ReviewRound, ReviewSession
 from review.store import Store, StoreError
 from tests.concurrent_worker import run_two_writers
@@ -79,3 +82,58 @@ def test_two_processes_writing_at_once_lose_nothing(
     assert all(s.status == "approved" and s.human_verdict == "approved" for s in sessions)
     assert len(round_rows) == 2 * rounds
     assert all(r.status == "approved" and r.finished_at is not None for r in round_rows)
+
+
+async def test_a_full_disk_is_a_clear_retryable_error_and_loses_nothing(
+    service: ReviewService, project: git.Repo, fake_llm: FakeLLM
+) -> None:
+    from sqlalchemy import event
+
+    from review.errors import ReviewUnavailable
+    from review.request import ReviewRequest
+
+    cwd = str(project.working_tree_dir)
+    before = await service.request_review(ReviewRequest("stored", "first", cwd))
+    assert before.status == "approved"
+    engine = service.store.engine
+    with engine.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+
+    # The database may not grow: the next large write finds the "disk" full.
+    @event.listens_for(engine, "connect")
+    def _cap(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.execute(f"PRAGMA max_page_count={pages}")
+
+    engine.dispose()
+    with pytest.raises(ReviewUnavailable, match="disk is full"):
+        await service.request_review(ReviewRequest("big", "x" * 2_000_000, cwd))
+    event.remove(engine, "connect", _cap)
+    engine.dispose()
+    listing = await service.list_sessions()
+    assert [s.task_id for s in listing.sessions] == ["stored"]
+    assert (await service.session_details("stored")).rounds[0].status == "approved"
+
+
+def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
+    """The tables are written twice (SQLModel models, migration DDL): they must agree."""
+    from sqlalchemy import inspect
+
+    from review.models import HumanVerdict, Setting
+
+    store = Store(f"sqlite:///{tmp_path / 'schema.db'}")
+    try:
+        inspector = inspect(store.engine)
+        for model in (ReviewSession, ReviewRound, HumanVerdict, Setting):
+            table = model.__table__  # type: ignore[attr-defined]
+            migrated = {c["name"]: c for c in inspector.get_columns(table.name)}
+            assert set(migrated) == {c.name for c in table.columns}, table.name
+            for column in table.columns:
+                if column.primary_key:
+                    continue
+                # A column the model requires is NOT NULL in the database (or has a default).
+                if not column.nullable:
+                    assert not migrated[column.name]["nullable"] or column.default, (
+                        f"{table.name}.{column.name}"
+                    )
+    finally:
+        store.close()

@@ -1,0 +1,102 @@
+"""Only the daemon's owner uses it: the peer uid of loopback connections (mcp_server/peer.py),
+attacked by a process of another local user against the real daemon."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mcp_server import peer
+from tests.daemon import Daemon
+from tests.fake_llm import FakeLLM
+
+NOBODY = 65534
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("curl") is None or not peer.supported(),
+    reason="acting as another user needs root, curl and Linux's /proc/net/tcp",
+)
+
+
+@pytest.mark.parametrize("family", [socket.AF_INET, socket.AF_INET6])
+def test_peer_uid_of_a_loopback_connection(family: int) -> None:
+    if not peer.supported():
+        pytest.skip("no /proc/net/tcp here")
+    host = "127.0.0.1" if family == socket.AF_INET else "::1"
+    with socket.socket(family) as listener:
+        try:
+            listener.bind((host, 0))
+        except OSError:
+            pytest.skip(f"no {host} on this machine")
+        listener.listen()
+        with socket.create_connection(listener.getsockname()[:2]) as client:
+            accepted, _ = listener.accept()
+            with accepted:
+                assert peer.peer_uid(accepted) == os.getuid()
+                assert peer.is_loopback_peer(accepted)
+            assert client.fileno() > 0
+
+
+def test_peer_uid_of_a_unix_socket() -> None:
+    left, right = socket.socketpair()
+    with left, right:
+        assert peer.peer_uid(left) == os.getuid()
+
+
+@pytest.fixture
+def owned_daemon(tmp_path: Path, fake_llm: FakeLLM) -> Iterator[Daemon]:
+    tmp_path.chmod(0o755)
+    env = {
+        "BRAINROUTER_DATABASE_URL": f"sqlite:///{tmp_path / 'peer.db'}",
+        "BRAINROUTER_PROXY__CLOUD__BASE_URL": fake_llm.base_url,
+        "BRAINROUTER_PROXY__CLOUD__MODEL": "big",
+        "BRAINROUTER_PROXY__MODEL__ENABLED": "false",
+    }
+    d = Daemon(env, tmp_path / "peer.log").start()
+    yield d
+    d.stop()
+
+
+def _as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", *args],
+        user=NOBODY,
+        group=NOBODY,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd="/",
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+    )
+
+
+@needs_root
+def test_another_local_user_is_refused(owned_daemon: Daemon, fake_llm: FakeLLM) -> None:
+    body = '{"model": "cloud", "messages": [{"role": "user", "content": "free tokens"}]}'
+    spend = _as_nobody(
+        "-X",
+        "POST",
+        "-H",
+        "content-type: application/json",
+        "-d",
+        body,
+        f"{owned_daemon.url}/v1/chat/completions",
+    )
+    assert spend.stdout.endswith("403"), spend
+    assert "only its owner" in spend.stdout
+    for path in ("/review/api/sessions", "/api/review-config", "/"):
+        assert _as_nobody(f"{owned_daemon.url}{path}").stdout.endswith("403")
+    assert fake_llm.requests == []
+    # The owner (this process) is served as before.
+    ok = httpx.post(
+        f"{owned_daemon.url}/v1/chat/completions",
+        json={"model": "cloud", "messages": [{"role": "user", "content": "hi"}]},
+    )
+    assert ok.status_code == 200 and len(fake_llm.requests) == 1
+    assert "refused a connection from uid 65534" in owned_daemon.log()
