@@ -12,7 +12,14 @@ from pydantic import Field
 
 from review.errors import ReviewError
 from review.request import ProgressFn, ReviewRequest
-from review.results import ReviewResult, SessionDetails, SessionList, SessionStatus
+from review.results import (
+    ReviewResult,
+    SessionDetails,
+    SessionList,
+    SessionStatus,
+    details_for_tool,
+    fit_for_tool,
+)
 from review.status import VerdictSource
 
 
@@ -97,7 +104,7 @@ def build_mcp(get_service: ServiceGetter, *, default_cwd: str | None = None) -> 
             await ctx.report_progress(progress=done, total=total, message=message)
 
         try:
-            return await service.request_review(request, progress)
+            return fit_for_tool(await service.request_review(request, progress))
         except ReviewError as exc:
             raise ToolError(exc.tool_message()) from None
 
@@ -127,7 +134,7 @@ def build_mcp(get_service: ServiceGetter, *, default_cwd: str | None = None) -> 
         findings, and a human's verdict if one was given."""
         service = await get_service()
         try:
-            return await service.session_details(sessionId)
+            return details_for_tool(await service.session_details(sessionId))
         except ReviewError as exc:
             raise ToolError(exc.tool_message()) from None
 
@@ -153,7 +160,7 @@ def build_mcp(get_service: ServiceGetter, *, default_cwd: str | None = None) -> 
         recorded as given through MCP. The user can also resolve on the session page."""
         service = await get_service()
         try:
-            return await service.resolve(sessionId, feedback, VerdictSource.MCP)
+            return details_for_tool(await service.resolve(sessionId, feedback, VerdictSource.MCP))
         except ReviewError as exc:
             raise ToolError(exc.tool_message()) from None
 

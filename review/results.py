@@ -117,3 +117,67 @@ NEXT_STEPS = {
     ),
     "pending": "A review round is running; wait for it and call get_session_details.",
 }
+
+
+# Harnesses cut a tool's output past a token limit (Claude Code: MAX_MCP_OUTPUT_TOKENS, 25,000
+# by default), which would cut the JSON mid-way. What a tool returns stays well under it: long
+# texts are shortened with a pointer to the session page, where everything is kept.
+_FEEDBACK_CHARS = 24_000
+_FINDING_CHARS = 1_000
+_MAX_FINDINGS = 30
+_MAX_SKIPPED = 200
+
+
+def _clip(text: str | None, limit: int, url: str) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[... shortened: {len(text) - limit} more characters at {url}]"
+
+
+def _clip_findings(findings: list[Finding], url: str) -> list[Finding]:
+    kept = [
+        f.model_copy(update={"message": _clip(f.message, _FINDING_CHARS, url)})
+        for f in findings[:_MAX_FINDINGS]
+    ]
+    if len(findings) > _MAX_FINDINGS:
+        more = len(findings) - _MAX_FINDINGS
+        kept.append(Finding(severity="minor", message=f"... and {more} more findings at {url}"))
+    return kept
+
+
+def fit_for_tool(result: ReviewResult) -> ReviewResult:
+    """The result, small enough for any harness to take whole."""
+    url = result.review_url
+    return result.model_copy(
+        update={
+            "feedback": _clip(result.feedback, _FEEDBACK_CHARS, url),
+            "findings": _clip_findings(result.findings, url),
+            "skipped_files": result.skipped_files[:_MAX_SKIPPED],
+        }
+    )
+
+
+def details_for_tool(details: SessionDetails) -> SessionDetails:
+    """One session's history for an agent: the newest rounds' verdicts, without the diffs and
+    raw answers (those are on the session page)."""
+    url = details.review_url
+    rounds = [
+        r.model_copy(
+            update={
+                "diff": None,
+                "raw_answer": None,
+                "summary": _clip(r.summary, 2_000, url),
+                "details": _clip(r.details, 2_000, url),
+                "feedback": _clip(r.feedback, 6_000, url),
+                "findings": [
+                    {**f, "message": _clip(str(f.get("message", "")), _FINDING_CHARS, url)}
+                    for f in r.findings[:_MAX_FINDINGS]
+                ],
+                "skipped_files": r.skipped_files[:50],
+            }
+        )
+        for r in details.rounds[-5:]
+    ]
+    return details.model_copy(
+        update={"rounds": rounds, "human_feedback": _clip(details.human_feedback, 6_000, url)}
+    )

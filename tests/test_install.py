@@ -275,3 +275,63 @@ def test_service_unit_and_doctor(tmp_path: Path) -> None:
     assert "no daemon at" in doctor.stdout and "brainrouter serve" in doctor.stdout
     assert "GPU offload: " in doctor.stdout  # says whether this build can use a GPU
     assert doctor.returncode == 1
+
+
+@pytest.fixture
+def fake_claude_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A `claude` on PATH that records each call and knows no MCP server yet."""
+    calls = tmp_path / "claude-calls.txt"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "claude"
+    script.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n[ "$2" = "get" ] && exit 1\nexit 0\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return calls
+
+
+def test_claude_cli_runs_only_after_the_user_said_yes(fake_claude_cli: Path) -> None:
+    shown: list[str] = []
+    declined = install(
+        "claude",
+        _ctx(),
+        yes=False,
+        dry_run=False,
+        echo=shown.append,
+        confirm=lambda _m: False,
+    )
+    assert declined.cancelled
+    assert any(m.startswith("will run: ") and "mcp add-json" in m for m in shown)
+    assert "add-json" not in fake_claude_cli.read_text()  # only `mcp get` ran
+    install("claude", _ctx(), yes=False, dry_run=True, echo=shown.append, confirm=lambda _m: True)
+    assert "add-json" not in fake_claude_cli.read_text()
+    install("claude", _ctx(), yes=False, dry_run=False, **_quiet())
+    assert "mcp add-json -s user brainrouter" in fake_claude_cli.read_text()
+
+
+def test_backups_and_the_ledger_keep_the_originals_private() -> None:
+    ctx = _ctx()
+    path = _files("codex", ctx)[0]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('# has a token\nmodel = "x"\n')
+    path.chmod(0o600)
+    report = install("codex", ctx, yes=True, dry_run=False, **_quiet())
+    assert report.backups
+    for backup in report.backups:
+        assert Path(backup).stat().st_mode & 0o777 == 0o600
+    assert path.stat().st_mode & 0o777 == 0o600
+    from mcp_server.install.files import Ledger
+
+    assert Ledger().path.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("harness", HARNESSES)
+def test_no_harness_pre_approves_resolve_session(harness: str) -> None:
+    ctx = _ctx()
+    install(harness, ctx, yes=True, dry_run=False, **_quiet())
+    for path in _files(harness, ctx):
+        if path.exists():
+            text = path.read_text()
+            # No per-tool approval of resolve_session, and no server-wide "approve everything".
+            for word in ("resolve_session", '"trust"', "autoApprove", "alwaysAllow", "yolo"):
+                assert word not in text, (path, word)

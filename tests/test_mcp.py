@@ -168,3 +168,29 @@ def test_stdio_refuses_a_bad_config(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "review.max_iterations" in proc.stderr
+
+
+async def test_long_reviews_fit_what_harnesses_accept(
+    runtime: ReviewRuntime, project: git.Repo, fake_llm: FakeLLM
+) -> None:
+    """Claude Code cuts MCP output past 25,000 tokens: results stay whole JSON, well under."""
+    import json
+
+    cwd = str(project.working_tree_dir)
+    Path(cwd, "calc.py").write_text("def f():\n    return 1\n")
+    findings = [{"file": "calc.py", "line": i, "message": "x" * 3000} for i in range(400)]
+    fake_llm.script(revise("long " * 60_000, findings))
+    async with Client(build_mcp(runtime.service, default_cwd=cwd)) as client:
+        result = await client.call_tool("request_review", {"taskId": "big", "summary": "s"})
+        details = await client.call_tool("get_session_details", {"sessionId": "big"})
+    for payload in (result.structured_content, details.structured_content):
+        text = json.dumps(payload)
+        assert len(text) < 25_000 * 3  # ~3.5 characters a token, with room to spare
+    content = result.structured_content
+    assert content["feedback"].endswith(f"more characters at {content['review_url']}]")
+    assert "400" not in content["findings"][-1]["message"]
+    assert "370 more findings" in content["findings"][-1]["message"]
+    # The page keeps everything.
+    service = await runtime.service()
+    full = await service.session_details("big")
+    assert len(full.rounds[0].findings) == 400 and len(full.rounds[0].feedback or "") > 200_000

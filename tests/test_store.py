@@ -124,7 +124,7 @@ def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
     try:
         inspector = inspect(store.engine)
         for model in (ReviewSession, ReviewRound, HumanVerdict, Setting):
-            table = model.__table__  # type: ignore[attr-defined]
+            table = model.__table__  # type: ignore[attr-defined,union-attr]
             migrated = {c["name"]: c for c in inspector.get_columns(table.name)}
             assert set(migrated) == {c.name for c in table.columns}, table.name
             for column in table.columns:

@@ -122,12 +122,23 @@ class Ledger:
 
     def save(self, data: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.path, json.dumps(data, indent=2).encode())
+        # It holds the original bytes of harness configs, which may hold tokens: owner only.
+        atomic_write(self.path, json.dumps(data, indent=2).encode(), mode=0o600)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def _mode_of(path: Path) -> int | None:
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return None
+
+
+def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write `data` to `path` whole or not at all, with `mode` (default: the file's own mode,
+    0644 for a new file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
+    if mode is None:
+        mode = _mode_of(path) or 0o644
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -146,7 +157,8 @@ def write(change: Change) -> Path | None:
     backup = None
     if change.before is not None:
         backup = change.path.with_name(f"{change.path.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
-        atomic_write(backup, change.before)
+        # A copy is as private as its original (a 0600 config may hold a token).
+        atomic_write(backup, change.before, mode=_mode_of(change.path) or 0o600)
     if change.after is None:
         change.path.unlink(missing_ok=True)
     else:

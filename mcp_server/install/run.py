@@ -4,6 +4,7 @@ stops it all, before anything is written), show the diff, ask, then write."""
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -38,26 +39,38 @@ def _show(changes: list[Change], echo: Echo) -> None:
         echo(change.diff() or f"{change.path}: removed")
 
 
-def _claude_cli(ctx: Context, echo: Echo, remove: bool = False) -> bool:
-    """Claude Code's own CLI writes its config best, when it is installed (user scope)."""
+@dataclass
+class Command:
+    """A harness CLI call that makes part of the change (shown and asked for like a diff)."""
+
+    argv: list[str]
+    done: str
+
+    def run(self) -> None:
+        subprocess.run(self.argv, check=True, timeout=60, capture_output=True)
+
+
+def _claude_cli(ctx: Context, remove: bool = False) -> tuple[bool, Command | None]:
+    """Claude Code's own CLI writes its config best, when it is installed (user scope).
+    Returns (the CLI handles the MCP part, the command to run if anything must change);
+    only `claude mcp get` runs before the user has said yes."""
     claude = shutil.which("claude")
     if claude is None or ctx.scope != "user":
-        return False
+        return False, None
     listed = subprocess.run(
         [claude, "mcp", "get", NAME], capture_output=True, text=True, timeout=30
     )
+    present = listed.returncode == 0
     if remove:
-        if listed.returncode == 0:
-            subprocess.run([claude, "mcp", "remove", "-s", "user", NAME], check=True, timeout=30)
-            echo("removed the MCP server with `claude mcp remove`")
-        return True
-    if listed.returncode == 0:
-        echo("Claude Code already has the brainrouter MCP server")
-        return True
+        argv = [claude, "mcp", "remove", "-s", "user", NAME]
+        return True, Command(
+            argv, "removed the MCP server with `claude mcp remove`"
+        ) if present else None
+    if present:
+        return True, None
     spec = json.dumps({"type": "stdio", "command": ctx.executable, "args": ["mcp"]})
-    subprocess.run([claude, "mcp", "add-json", "-s", "user", NAME, spec], check=True, timeout=30)
-    echo("registered the MCP server with `claude mcp add-json`")
-    return True
+    argv = [claude, "mcp", "add-json", "-s", "user", NAME, spec]
+    return True, Command(argv, "registered the MCP server with `claude mcp add-json`")
 
 
 def install(
@@ -72,8 +85,12 @@ def install(
 ) -> Report:
     ledger = ledger or Ledger()
     edits = EDITS[harness](ctx)
-    if harness == "claude" and not dry_run and _claude_cli(ctx, echo):
-        edits = edits[1:]  # the CLI did the MCP part; the shell rc line is still ours
+    commands: list[Command] = []
+    if harness == "claude":
+        by_cli, command = _claude_cli(ctx)
+        if by_cli:
+            edits = edits[1:]  # the CLI does the MCP part; the shell rc line is still ours
+            commands += [command] if command else []
     changes = [plan(e.path, e.fmt, e.add) for e in edits]  # raises ConfigFileError, nothing written
     return _write(
         changes,
@@ -83,6 +100,7 @@ def install(
         echo=echo,
         confirm=confirm,
         commit=lambda c: apply(c, ledger, harness),
+        commands=commands,
     )
 
 
@@ -98,8 +116,12 @@ def uninstall(
 ) -> Report:
     ledger = ledger or Ledger()
     edits = EDITS[harness](ctx)
-    if harness == "claude" and not dry_run and _claude_cli(ctx, echo, remove=True):
-        edits = edits[1:]
+    commands: list[Command] = []
+    if harness == "claude":
+        by_cli, command = _claude_cli(ctx, remove=True)
+        if by_cli:
+            edits = edits[1:]
+            commands += [command] if command else []
     changes = [restore_plan(e.path, e.fmt, e.remove, ledger) for e in edits if e.path.exists()]
 
     def commit(change: Change) -> object:
@@ -108,7 +130,14 @@ def uninstall(
         return backup
 
     return _write(
-        changes, harness, yes=yes, dry_run=dry_run, echo=echo, confirm=confirm, commit=commit
+        changes,
+        harness,
+        yes=yes,
+        dry_run=dry_run,
+        echo=echo,
+        confirm=confirm,
+        commit=commit,
+        commands=commands,
     )
 
 
@@ -121,21 +150,30 @@ def _write(
     echo: Echo,
     confirm: Confirm,
     commit: Callable[[Change], object],
+    commands: list[Command] | None = None,
 ) -> Report:
     report = Report()
     pending = [c for c in changes if c.changed]
-    if not pending:
+    commands = commands or []
+    if not pending and not commands:
         echo(f"{harness}: nothing to change")
         report.nothing_to_do = True
         return report
     _show(pending, echo)
+    for command in commands:
+        echo("will run: " + shlex.join(command.argv))
     if dry_run:
         echo("(dry run: nothing written)")
         return report
-    if not yes and not confirm(f"Apply these changes to {len(pending)} file(s)?"):
+    what = [f"{len(pending)} file(s)"] if pending else []
+    what += [f"{len(commands)} command(s)"] if commands else []
+    if not yes and not confirm(f"Apply these changes ({' and '.join(what)})?"):
         echo("cancelled: nothing written")
         report.cancelled = True
         return report
+    for command in commands:
+        command.run()
+        echo(command.done)
     for change in pending:
         backup = commit(change)
         report.changed.append(str(change.path))
