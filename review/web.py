@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
+from review.diffview import RoundDiff, stylesheet, view
 from review.errors import ReviewError, ReviewUnavailable
 from review.loop import ReviewService
 from review.request import ReviewRequest
@@ -26,6 +27,19 @@ TokenCheck = Callable[[Request], bool]
 
 ServiceGetter = Callable[[], Awaitable[ReviewService]]
 _TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+_PYGMENTS_CSS = stylesheet()
+
+
+def _round_views(details: SessionDetails) -> dict[int, RoundDiff | None]:
+    """Each round's diff, compared with the round before it that has one."""
+    views: dict[int, RoundDiff | None] = {}
+    previous: str | None = None
+    for r in details.rounds:
+        views[r.iteration] = view(r.diff, r.findings, previous) if r.diff else None
+        previous = r.diff or previous
+    return views
 
 
 class _Body(BaseModel):
@@ -155,8 +169,16 @@ def review_router(
     @router.get("/session/{session_id}", response_class=HTMLResponse)
     async def page_session(request: Request, session_id: str) -> HTMLResponse:
         details = await run((await get_service()).session_details(session_id))
+        views = await anyio.to_thread.run_sync(_round_views, details)
         return _TEMPLATES.TemplateResponse(
-            request, "session.html", {"s": details, "csrf_token": csrf_token}
+            request,
+            "session.html",
+            {
+                "s": details,
+                "csrf_token": csrf_token,
+                "views": views,
+                "pygments_css": _PYGMENTS_CSS,
+            },
         )
 
     @router.post("/session/{session_id}/resolve")

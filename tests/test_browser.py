@@ -67,3 +67,51 @@ def test_a_person_resolves_an_escalated_review(
     page.locator("#quick-approve").click()
     expect(page.locator("#status")).to_have_text("approved")
     expect(page.locator("#resolve")).to_have_count(0)
+
+
+def test_the_human_sees_the_diff_the_reviewer_saw(
+    browser: Browser, daemon: Daemon, project: git.Repo, fake_llm: FakeLLM
+) -> None:
+    from tests.fake_llm import revise
+
+    cwd = str(root_of(project))
+    root = root_of(project)
+    (root / "calc.py").write_text(
+        "def add(a, b):\n    return a + b\n\n\ndef divide(a, b):\n    return a / b\n"
+    )
+    (root / "notes.txt").write_text("token sk-proj-" + "Q" * 40 + "\n")
+    fake_llm.script(
+        revise("Guard the division.", [{"file": "calc.py", "line": 6, "message": "b may be 0"}])
+    )
+    api = f"{daemon.url}/review/api/request"
+    body = {"taskId": "diff-task", "summary": "Added divide.", "cwd": cwd}
+    assert httpx.post(api, json=body).json()["status"] == "needs_revision"
+    (root / "calc.py").write_text(
+        "def add(a, b):\n    return a + b\n\n\ndef divide(a, b):\n"
+        "    if b == 0:\n        raise ValueError('b')\n    return a / b\n"
+    )
+    fake_llm.script(Reply(status=500, raw_body="down"))
+    second = httpx.post(api, json=body).json()
+    assert second["status"] == "escalated"
+
+    page = browser.new_page()
+    page.goto(second["review_url"])
+    first_round = page.locator('.round[data-iteration="1"]')
+    finding = first_round.locator('tr.finding[data-line="6"]')
+    expect(finding).to_contain_text("b may be 0")
+    # Highlighted by Pygments: `def` is a keyword span, not plain text.
+    expect(first_round.locator("td.code .k").first).to_have_text("def")
+    expect(first_round.locator("td.code").filter(has_text="[REDACTED:openai-key]")).to_have_count(1)
+    expect(first_round.locator(".redactions")).to_contain_text("openai-key")
+    latest = page.locator('.round[data-iteration="2"]')
+    expect(latest.locator('.file[data-path="calc.py"] .since')).to_have_text(
+        "changed since the last round"
+    )
+    expect(latest.locator('.file[data-path="notes.txt"] .since')).to_have_text(
+        "unchanged since the last round"
+    )
+    page.locator("#quick-approve").click()
+    expect(page.locator("#status")).to_have_text("approved")
+    expect(page.locator("#human-verdicts .given-by")).to_have_text("page")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "review-diff.png"), full_page=True)
