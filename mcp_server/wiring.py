@@ -108,7 +108,9 @@ class ProxyRuntime:
         from proxy.events import MIGRATIONS, MIGRATIONS_TABLE, EventRecorder
         from proxy.model_server import ModelServer
         from proxy.pipeline import ProxyService
+        from proxy.privacy import PrivacyGuard
         from review.migrations import migrate
+        from review.privacy import redact
 
         with store.engine.begin() as conn:
             migrate(conn, MIGRATIONS, table=MIGRATIONS_TABLE)
@@ -136,8 +138,10 @@ class ProxyRuntime:
         )
         self.events = EventRecorder(store.engine, proxy.events_max)
         self.classifier = build_classifier(proxy, model_judge(self.model))
+        # The review loop's detector: both halves of the product find the same secrets.
+        guard = PrivacyGuard(redact, proxy.privacy)
         self.service = ProxyService(
-            proxy, self.http, self.events, self.classifier, model=self.model
+            proxy, self.http, self.events, self.classifier, model=self.model, privacy=guard
         )
 
     async def start(self) -> None:

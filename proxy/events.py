@@ -50,6 +50,7 @@ routing_events = sa.Table(
     sa.Column("project_dir", sa.Text),
     sa.Column("prompt_excerpt", sa.Text),
     sa.Column("error", sa.Text),
+    sa.Column("privacy", sa.Text),  # what the privacy guard did, and why (never the secret)
 )
 
 _COLUMNS = tuple(c.name for c in routing_events.columns)
@@ -107,8 +108,15 @@ def _m001_routing_events(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_routing_events_created ON routing_events (created_at)"))
 
 
+def _m002_privacy(conn: Connection) -> None:
+    conn.execute(text("ALTER TABLE routing_events ADD COLUMN privacy TEXT"))
+
+
 # Applied by the daemon with review's migration runner, under proxy_schema_migrations.
-MIGRATIONS = [(1, "routing events", _m001_routing_events)]
+MIGRATIONS = [
+    (1, "routing events", _m001_routing_events),
+    (2, "what the privacy guard did", _m002_privacy),
+]
 MIGRATIONS_TABLE = "proxy_schema_migrations"
 
 _CWD_PATTERNS = (

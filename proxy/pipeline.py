@@ -20,8 +20,15 @@ from proxy.classifier import build_classifier
 from proxy.errors import error_response
 from proxy.events import EventRecorder, harness_of, project_dir_of
 from proxy.model_server import ModelServer
+from proxy.privacy import PrivacyGuard
 from proxy.rewrite import rewrite
-from proxy.routing import Classifier, Features, Router, RoutingError, conversation_key
+from proxy.routing import (
+    Classifier,
+    Features,
+    Router,
+    RoutingError,
+    conversation_key,
+)
 from proxy.settings import Protocol, ProxySettings
 from proxy.sse import KEEPALIVE
 from proxy.streams import MalformedStream, StreamAdapter, adapter
@@ -59,8 +66,10 @@ class ProxyService:
         events: EventRecorder | None,
         classifier: Classifier | None = None,
         model: ModelServer | None = None,
+        privacy: PrivacyGuard | None = None,
     ) -> None:
         self.settings = settings
+        self.privacy = privacy
         self.events = events
         self.model = model
         self.cloud = Upstream.of("cloud", settings.cloud, client, settings)
@@ -91,17 +100,21 @@ class ProxyService:
         }
 
     # ------------------------------------------------------------------ requests
+    @staticmethod
+    def _chat_view(
+        protocol: Protocol, body: dict[str, Any]
+    ) -> tuple[dict[str, Any], responses.ToolNames]:
+        if protocol == "anthropic":
+            return anthropic.request_to_chat(body), responses.ToolNames()
+        if protocol == "responses":
+            return responses.request_to_chat(body)
+        return body, responses.ToolNames()
+
     async def handle(
         self, protocol: Protocol, body: dict[str, Any], headers: dict[str, str]
     ) -> Response:
         trace = _Trace()
-        names = responses.ToolNames()
-        if protocol == "anthropic":
-            chat_view = anthropic.request_to_chat(body)
-        elif protocol == "responses":
-            chat_view, names = responses.request_to_chat(body)
-        else:
-            chat_view = body
+        chat_view, names = self._chat_view(protocol, body)
         features = Features.of(chat_view, conversation_key(body, chat_view, headers))
         # Where the project lives: Claude Code says it in the system prompt, Codex in an
         # <environment_context> user message.
@@ -119,7 +132,7 @@ class ProxyService:
             requested_model=str(body.get("model")),
             stream=stream,
             harness=harness_of(headers.get("user-agent", ""), headers),
-            prompt_excerpt=features.latest_user_text[:300],
+            prompt_excerpt=self._excerpt(features.latest_user_text),
             project_dir=project_dir_of(system_text),
         )
         try:
@@ -133,6 +146,17 @@ class ProxyService:
             score=decision.score,
             decision_ms=decision.decision_ms,
         )
+        if decision.route == "cloud" and self.privacy is not None and self.privacy.mode != "off":
+            guarded = self._guard(protocol, body, trace)
+            if isinstance(guarded, Response):
+                return guarded
+            action, guarded_body, note = guarded
+            if action == "redact":
+                body = guarded_body
+                chat_view, names = self._chat_view(protocol, body)
+            elif action == "local":
+                decision = self.router.local_instead(decision, note)
+                trace.set(decision=decision.route, reason=decision.reason)
         attempts = [
             _Attempt(self.cloud if decision.route == "cloud" else self.local, decision.model)
         ]
@@ -193,6 +217,42 @@ class ProxyService:
             503 if any("breaker" in f for f in failures) else 502,
             "no upstream could answer: " + "; ".join(failures),
         )
+
+    def _excerpt(self, text: str) -> str:
+        excerpt = text[:300]
+        return self.privacy.text(excerpt)[0] if self.privacy is not None else excerpt
+
+    def _guard(
+        self, protocol: Protocol, body: dict[str, Any], trace: _Trace
+    ) -> tuple[str, dict[str, Any], str] | Response:
+        """Secrets in a request bound for the cloud: redacted, kept local or refused.
+        Returns (what to do: none | redact | local, the body to send, why) or the refusal."""
+        assert self.privacy is not None
+        try:
+            scan = self.privacy.scan(body)
+        except RecursionError:
+            return self._fail(trace, protocol, 400, "request body is nested too deeply")
+        if not scan.found:
+            return "none", body, ""
+        mode = self.privacy.mode
+        if mode == "local" and not self.local.configured:
+            mode = "block"
+        note = {
+            "redact": f"redacted {scan.describe()}",
+            "local": f"kept local: {scan.describe()}",
+            "block": f"refused: {scan.describe()}",
+        }[mode]
+        trace.set(privacy=note)
+        log.warning("request for the cloud held secrets: %s (proxy.privacy: %s)", note, mode)
+        if mode == "block":
+            return self._fail(
+                trace,
+                protocol,
+                400,
+                f"this request holds {scan.describe()} and proxy.privacy is block: remove them "
+                "or send it to model=local",
+            )
+        return mode, scan.body if mode == "redact" else body, note
 
     def _payload(
         self,

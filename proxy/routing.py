@@ -207,6 +207,17 @@ class Router:
             (time.perf_counter() - started) * 1000,
         )
 
+    def local_instead(self, decision: Decision, why: str) -> Decision:
+        """The same request kept on the local route (the privacy guard's `local`)."""
+        return Decision(
+            decision.mode,
+            "local",
+            self._model_for("local"),
+            f"{decision.reason}; {why}",
+            decision.score,
+            decision.decision_ms,
+        )
+
     async def _where_model_lives(self, model: str) -> Route:
         if model in self.settings.local.models:
             return "local"

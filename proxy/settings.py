@@ -145,6 +145,11 @@ class ProxySettings(BaseModel):
         default=None, description="Replaces prompts/local_system.md"
     )
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    privacy: Literal["redact", "local", "block", "off"] = Field(
+        default="redact",
+        description="Secrets in a request bound for the cloud: redact them, keep the request "
+        "local, refuse it (400), or send as is",
+    )
     events_max: int = Field(default=5000, ge=10, description="Routing events kept")
 
     @field_validator("local_system_prompt")

@@ -47,17 +47,20 @@ _PLUGINS = (
     "SquareOAuthDetector",
     "StripeDetector",
 )
+# Each starts with a literal (the regex engine then skips ahead fast); that the match starts a
+# word is checked in code, as a leading \b would cost a full scan.
 _OWN_RULES: tuple[tuple[str, str], ...] = (
     (
         "private-key",
         r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
         r"(?:[\s\S]{0,20000}?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----)?",
     ),
-    ("anthropic-key", r"\bsk-ant-[A-Za-z0-9_-]{20,}"),
-    ("openai-key", r"\bsk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}"),
-    ("google-api-key", r"\bAIza[0-9A-Za-z_-]{35}"),
-    ("huggingface-token", r"\bhf_[A-Za-z0-9]{30,}"),
+    ("anthropic-key", r"sk-ant-[A-Za-z0-9_-]{20,}"),
+    ("openai-key", r"sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}"),
+    ("google-api-key", r"AIza[0-9A-Za-z_-]{35}"),
+    ("huggingface-token", r"hf_[A-Za-z0-9]{30,}"),
 )
+_WORD_START_KINDS = frozenset(kind for kind, _ in _OWN_RULES[1:])
 # NAME=value where NAME says secret: the value (group 2) is redacted. Unquoted values only in
 # the .env form (no spaces around '='); in code, only quoted literals.
 _SECRET_NAME = r"[A-Za-z0-9_.-]*(?:secret|token|passw(?:or)?d|pwd|api[_-]?key|apikey|private[_-]?key|access[_-]?key|credential|auth)[A-Za-z0-9_.-]*"
@@ -65,6 +68,12 @@ _ASSIGNMENTS = (
     re.compile(rf"(?im)^[+\- ]?[ \t]*(?:export[ \t]+)?({_SECRET_NAME})=(?!['\"])([^\s'\"#]{{6,}})"),
     re.compile(rf"(?i)({_SECRET_NAME})['\"]?[ \t]*(?:=|:|:=|=>)[ \t]*['\"]([^\s'\"]{{6,}})['\"]"),
 )
+# Where an assignment may be: lines holding a secret-sounding word (found in the lower-cased
+# text: a case-insensitive alternation costs ten times more).
+_KEYWORD = re.compile(
+    r"secret|token|passw|pwd|api[_-]?key|apikey|private[_-]?key|access[_-]?key|credential|auth"
+)
+_LINE_WINDOW = 2000
 _PLACEHOLDER = re.compile(
     r"^(?:\$\{?\w+\}?|<[^>]*>|x{6,}|\*{6,}|\.{3,}|changeme|your[_-].*)$", re.I
 )
@@ -105,6 +114,36 @@ def _detectors() -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple(found)
 
 
+def _starts_word(text: str, index: int) -> bool:
+    return index == 0 or not (text[index - 1].isalnum() or text[index - 1] in "_-")
+
+
+def _assignment_spans(text: str) -> list[tuple[int, int, str]]:
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few non-ASCII letters change length when lowered
+        windows = [(0, len(text))]
+    else:
+        windows, seen = [], set()
+        for hit in _KEYWORD.finditer(lowered):
+            start = max(text.rfind("\n", 0, hit.start()) + 1, hit.start() - _LINE_WINDOW)
+            if start in seen:
+                continue
+            seen.add(start)
+            end = text.find("\n", hit.end())
+            end = len(text) if end == -1 else end
+            windows.append((start, min(end, hit.end() + _LINE_WINDOW)))
+    spans = []
+    for start, end in windows:
+        line = text[start:end]
+        for pattern in _ASSIGNMENTS:
+            for match in pattern.finditer(line):
+                if not _PLACEHOLDER.match(match.group(2)):
+                    spans.append(
+                        (start + match.start(2), start + match.end(2), "secret-assignment")
+                    )
+    return spans
+
+
 def redact(text: str) -> Redaction:
     """`text` with every detected secret replaced by [REDACTED:<kind>], and the counts."""
     counts: Counter[str] = Counter()
@@ -112,12 +151,9 @@ def redact(text: str) -> Redaction:
     for kind, pattern in _detectors():
         for match in pattern.finditer(text):
             start, end = match.span()  # the whole match: some plugins capture only a prefix
-            if end > start:
+            if end > start and (kind not in _WORD_START_KINDS or _starts_word(text, start)):
                 spans.append((start, end, kind))
-    for pattern in _ASSIGNMENTS:
-        for match in pattern.finditer(text):
-            if not _PLACEHOLDER.match(match.group(2)):
-                spans.append((match.start(2), match.end(2), "secret-assignment"))
+    spans += _assignment_spans(text)
     if not spans:
         return Redaction(text)
     spans.sort(key=lambda s: (s[0], -s[1]))
