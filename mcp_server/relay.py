@@ -66,13 +66,7 @@ class DaemonBackend:
     async def request_review(
         self, request: ReviewRequest, progress: ProgressFn | None = None
     ) -> ReviewResult:
-        args = {
-            "taskId": request.task_id,
-            "summary": request.summary,
-            "cwd": request.cwd,
-            "details": request.details,
-            "conversationHistory": request.conversation_history,
-        }
+        args = request.model_dump(by_alias=True)  # the tool's parameters are the model's aliases
         return ReviewResult.model_validate(await self._call("request_review", args, progress))
 
     async def list_sessions(self, status: str | None = None, limit: int = 50) -> SessionList:

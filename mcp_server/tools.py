@@ -92,13 +92,16 @@ def build_mcp(get_service: ServiceGetter, *, default_cwd: str | None = None) -> 
         approved: the task is done. If escalated: stop and tell the user to resolve it at
         review_url."""
         service = await get_service()
-        request = ReviewRequest(
-            task_id=taskId,
-            summary=summary,
-            cwd=cwd or default_cwd or "",
-            details=details,
-            conversation_history=list(conversationHistory or []),
-        )
+        try:
+            request = ReviewRequest.of(
+                task_id=taskId,
+                summary=summary,
+                cwd=cwd or default_cwd or "",
+                details=details,
+                conversation_history=list(conversationHistory or []),
+            )
+        except ReviewError as exc:
+            raise ToolError(exc.tool_message()) from None
 
         async def progress(done: float, total: float | None, message: str) -> None:
             await ctx.report_progress(progress=done, total=total, message=message)

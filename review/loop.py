@@ -90,7 +90,6 @@ class ReviewService:
     async def request_review(
         self, request: ReviewRequest, progress: ProgressFn | None = None
     ) -> ReviewResult:
-        request.validate()
         started = time.monotonic()
         report = progress or _no_progress
         await report(0, self.settings.round_timeout_s, "gathering the project's context")

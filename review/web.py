@@ -46,14 +46,6 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class RequestBody(_Body):
-    task_id: str = Field(alias="taskId", min_length=1)
-    summary: str = Field(min_length=1)
-    cwd: str = Field(min_length=1, description="Absolute path of the project (a git work tree)")
-    details: str | None = None
-    conversation_history: list[str] = Field(default_factory=list, alias="conversationHistory")
-
-
 class ResolveBody(_Body):
     session_id: str = Field(alias="sessionId", min_length=1)
     feedback: str = Field(min_length=1)
@@ -116,15 +108,8 @@ def review_router(
         return await run((await get_service()).session_details(session_id))  # type: ignore[no-any-return]
 
     @router.post("/api/request")
-    async def api_request(body: RequestBody) -> ReviewResult:
-        request = ReviewRequest(
-            task_id=body.task_id,
-            summary=body.summary,
-            cwd=body.cwd,
-            details=body.details,
-            conversation_history=body.conversation_history,
-        )
-        return await run((await get_service()).request_review(request))  # type: ignore[no-any-return]
+    async def api_request(body: ReviewRequest) -> ReviewResult:
+        return await run((await get_service()).request_review(body))  # type: ignore[no-any-return]
 
     @router.post("/api/continue")
     async def api_continue(body: ContinueBody) -> ReviewResult:
@@ -133,9 +118,12 @@ def review_router(
         cwd = body.cwd or session.project_dir
         if not cwd:
             raise HTTPException(422, "this session has no project folder on record: pass cwd")
-        request = ReviewRequest(
-            task_id=session.task_id, summary=body.summary, cwd=cwd, details=body.details
-        )
+        try:
+            request = ReviewRequest.of(
+                task_id=session.task_id, summary=body.summary, cwd=cwd, details=body.details
+            )
+        except ReviewError as exc:
+            raise HTTPException(exc.http_status, str(exc)) from None
         return await run(service.request_review(request))  # type: ignore[no-any-return]
 
     @router.post("/api/resolve")

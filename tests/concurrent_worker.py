@@ -17,7 +17,9 @@ async def main(db_url: str, llm_url: str, cwd: str, prefix: str, rounds: int) ->
     try:
         service = await runtime.service()
         for i in range(rounds):
-            result = await service.request_review(ReviewRequest(f"{prefix}-{i}", "work", cwd))
+            result = await service.request_review(
+                ReviewRequest(task_id=f"{prefix}-{i}", summary="work", cwd=cwd)
+            )
             assert result.status == "approved", result
             await service.resolve(f"{prefix}-{i}", "lgtm", VerdictSource.CLI)
             service.config.set("local" if i % 2 else "auto")

@@ -187,9 +187,9 @@ async def test_bad_cwd_is_a_clear_error(
     service: ReviewService, tmp_path: Path, fake_llm: FakeLLM
 ) -> None:
     with pytest.raises(ReviewInputError, match="not inside a git work tree"):
-        await service.request_review(ReviewRequest("t", "s", cwd=str(tmp_path)))
+        await service.request_review(ReviewRequest(task_id="t", summary="s", cwd=str(tmp_path)))
     with pytest.raises(ReviewInputError, match="taskId must not be empty"):
-        await service.request_review(ReviewRequest("  ", "s", cwd=str(tmp_path)))
+        ReviewRequest.of(task_id="  ", summary="s", cwd=str(tmp_path))
     assert fake_llm.requests == []
     assert (await service.list_sessions()).sessions == []
 

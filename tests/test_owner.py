@@ -28,7 +28,7 @@ async def main(db, llm, cwd):
     review = ReviewSettings.model_validate({"mode": "local", "local": {"base_url": llm}})
     runtime = ReviewRuntime(Settings(database_url=db, review=review))
     service = await runtime.service()
-    await service.request_review(ReviewRequest("killed", "work", cwd))
+    await service.request_review(ReviewRequest(task_id="killed", summary="work", cwd=cwd))
 
 asyncio.run(main(*sys.argv[1:4]))
 """
@@ -73,7 +73,9 @@ async def test_a_killed_round_is_interrupted_and_the_agent_continues_at_once(
             ("interrupted", "the process running this round died")
         ]
         started = time.monotonic()
-        result = await service.request_review(ReviewRequest("killed", "work again", cwd))
+        result = await service.request_review(
+            ReviewRequest(task_id="killed", summary="work again", cwd=cwd)
+        )
         assert result.status == "approved" and result.iteration == 2
         assert time.monotonic() - started < settings.review.round_timeout_s
     finally:
@@ -98,7 +100,9 @@ async def test_a_killed_round_does_not_block_a_running_service(
             time.sleep(0.02)
         worker.kill()
         worker.wait()
-        result = await service.request_review(ReviewRequest("killed", "continue", cwd))
+        result = await service.request_review(
+            ReviewRequest(task_id="killed", summary="continue", cwd=cwd)
+        )
         assert result.status == "approved"
         details = await service.session_details("killed")
         assert [r.status for r in details.rounds] == ["interrupted", "approved"]

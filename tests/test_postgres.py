@@ -65,7 +65,7 @@ async def test_review_loop_on_postgres(pg_url: str, project: git.Repo, fake_llm:
     try:
         service = await runtime.service()
         fake_llm.default = revise("not yet")
-        request = ReviewRequest("pg-task", "summary", str(root_of(project)))
+        request = ReviewRequest(task_id="pg-task", summary="summary", cwd=str(root_of(project)))
         assert (await service.request_review(request)).status == "needs_revision"
         assert (await service.request_review(request)).status == "escalated"
         resolved = await service.resolve("pg-task", "ship it", VerdictSource.CLI)

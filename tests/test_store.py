@@ -93,7 +93,7 @@ async def test_a_full_disk_is_a_clear_retryable_error_and_loses_nothing(
     from review.request import ReviewRequest
 
     cwd = str(project.working_tree_dir)
-    before = await service.request_review(ReviewRequest("stored", "first", cwd))
+    before = await service.request_review(ReviewRequest(task_id="stored", summary="first", cwd=cwd))
     assert before.status == "approved"
     engine = service.store.engine
     with engine.connect() as conn:
@@ -106,7 +106,14 @@ async def test_a_full_disk_is_a_clear_retryable_error_and_loses_nothing(
 
     engine.dispose()
     with pytest.raises(ReviewUnavailable, match="disk is full"):
-        await service.request_review(ReviewRequest("big", "x" * 2_000_000, cwd))
+        await service.request_review(
+            ReviewRequest(
+                task_id="big",
+                summary="big",
+                cwd=cwd,
+                conversation_history=["x" * 100_000] * 20,
+            )
+        )
     event.remove(engine, "connect", _cap)
     engine.dispose()
     listing = await service.list_sessions()
