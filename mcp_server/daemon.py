@@ -12,6 +12,8 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from mcp_server import peer
 from mcp_server.admin import RequireToken, load_or_create_token, presented_token, valid
@@ -82,6 +84,16 @@ def build_app(settings: Settings) -> FastAPI:
     app.include_router(review_router(runtime.service, csrf_token, has_admin_token))
     app.include_router(review_config_router(runtime.service))
     app.include_router(dashboard_router(settings, runtime, proxy, admin_token))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes the input back, which fails (a 500) on values JSON
+        # cannot carry (Infinity); what is wrong and where is what the caller needs.
+        problems = [
+            {"loc": [str(part) for part in e["loc"]], "msg": str(e["msg"]), "type": e["type"]}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": problems}, status_code=422)
 
     @app.get("/health")
     async def health() -> dict[str, Any]:

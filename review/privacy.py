@@ -56,11 +56,13 @@ _OWN_RULES: tuple[tuple[str, str], ...] = (
         r"(?:[\s\S]{0,20000}?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----)?",
     ),
     ("anthropic-key", r"sk-ant-[A-Za-z0-9_-]{20,}"),
-    ("openai-key", r"sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}"),
+    ("openai-key", r"sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}"),
     ("google-api-key", r"AIza[0-9A-Za-z_-]{35}"),
+    # Prefixes common enough inside words ("task-...", "shelf_...") must start one.
+    ("openai-key", r"sk-[A-Za-z0-9_-]{20,}"),
     ("huggingface-token", r"hf_[A-Za-z0-9]{30,}"),
 )
-_WORD_START_KINDS = frozenset(kind for kind, _ in _OWN_RULES[1:])
+_WORD_START = frozenset({r"sk-[A-Za-z0-9_-]{20,}", r"hf_[A-Za-z0-9]{30,}"})
 # NAME=value where NAME says secret: the value (group 2) is redacted. Unquoted values only in
 # the .env form (no spaces around '='); in code, only quoted literals.
 _SECRET_NAME = r"[A-Za-z0-9_.-]*(?:secret|token|passw(?:or)?d|pwd|api[_-]?key|apikey|private[_-]?key|access[_-]?key|credential|auth)[A-Za-z0-9_.-]*"
@@ -151,7 +153,7 @@ def redact(text: str) -> Redaction:
     for kind, pattern in _detectors():
         for match in pattern.finditer(text):
             start, end = match.span()  # the whole match: some plugins capture only a prefix
-            if end > start and (kind not in _WORD_START_KINDS or _starts_word(text, start)):
+            if end > start and (pattern.pattern not in _WORD_START or _starts_word(text, start)):
                 spans.append((start, end, kind))
     spans += _assignment_spans(text)
     if not spans:
