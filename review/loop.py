@@ -25,23 +25,23 @@ from typing import Literal
 
 import anyio
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, select
 
 from review import context as context_mod
-from review import human, owner
+from review import human, owner, rows
 from review.ask import RoundOutcome, ask_reviewer
 from review.errors import ReviewInputError, ReviewUnavailable
-from review.models import HumanVerdict, ReviewRound, ReviewSession, utcnow
+from review.models import ReviewRound, ReviewSession, utcnow
 from review.prompt import BuiltPrompt, build_prompt
 from review.request import ProgressFn, ReviewRequest
-from review.results import NEXT_STEPS, ReviewResult, SessionDetails, SessionList, SkippedFileOut
+from review.results import ReviewResult, SessionDetails, SessionList
 from review.reviewer import Reviewer, ReviewerError
-from review.rows import details_of, find_session, session_out
+from review.rows import find_session
 from review.runtime_config import ReviewConfigStore
 from review.settings import ReviewSettings
 from review.status import RoundStatus, SessionStatus, VerdictSource
 from review.store import Store
-from review.verdict import Finding, Verdict, human_verdict
+from review.verdict import Verdict, human_verdict
 
 APPROVED, NEEDS_REVISION = SessionStatus.APPROVED, SessionStatus.NEEDS_REVISION
 ESCALATED, PENDING = SessionStatus.ESCALATED, SessionStatus.PENDING
@@ -213,7 +213,7 @@ class ReviewService:
             if session.status == APPROVED:
                 # The agent changed its work after an approval: a new cycle of rounds.
                 session.cycle_start = session.iteration
-            last = self._last_round(db, session.id)
+            last = rows.last_round(db, session.id)
             if last is not None and last.status == RoundStatus.RUNNING:
                 age = utcnow() - last.started_at
                 if not _owner_gone(last) and age < timedelta(
@@ -316,7 +316,7 @@ class ReviewService:
                 if outcome.verdict.status == APPROVED:
                     session.human_verdict = None
                     session.approved_fingerprint = row.fingerprint
-                elif self._judged_rounds(db, session) >= session.max_iterations:
+                elif rows.judged_rounds(db, session) >= session.max_iterations:
                     session.status = ESCALATED
                     session.escalation_reason = f"no approval after {session.max_iterations} rounds"
             session.updated_at = utcnow()
@@ -341,67 +341,10 @@ class ReviewService:
             db.add(session)
 
     def _result(self, session: ReviewSession, row: ReviewRound | None) -> ReviewResult:
-        url = self.session_url(session.id)
-        if session.status == ESCALATED:
-            reason = session.escalation_reason or "escalated to a human"
-            feedback = f"Escalated to a human reviewer ({reason})."
-            if row is not None and row.feedback:
-                feedback += f"\n\nLast reviewer feedback:\n{row.feedback}"
-        elif session.human_verdict and row is None:
-            feedback = session.human_feedback or ""
-        else:
-            feedback = (row.feedback if row is not None else None) or ""
-        reviewer = "human" if session.human_verdict and row is None else session.reviewer
-        return ReviewResult(
-            session_id=session.id,
-            task_id=session.task_id,
-            status=SessionStatus(session.status),
-            feedback=feedback,
-            findings=[Finding.model_validate(f) for f in (row.findings if row is not None else [])],
-            iteration=session.iteration,
-            cycle_round=session.iteration - session.cycle_start,
-            max_iterations=session.max_iterations,
-            reviewer=reviewer,
-            model=row.model if row is not None else None,
-            skipped_files=[
-                SkippedFileOut(**s) for s in (row.skipped_files if row is not None else [])
-            ],
-            redacted_secrets=sum((row.redactions or {}).values()) if row is not None else 0,
-            review_url=url,
-            next_step=NEXT_STEPS[session.status].format(url=url),
-        )
+        return rows.result_of(session, row, self.session_url(session.id))
 
     def _result_from_session(self, db: Session, session: ReviewSession) -> ReviewResult:
-        """The session's standing verdict, with no new round: a human's, or the last round's."""
-        last = self._last_round(db, session.id)
-        human = session.human_verdict is not None and (
-            last is None or session.human_iteration >= last.iteration
-        )
-        result = self._result(session, None if human else last)
-        if session.status == ESCALATED and last is not None and last.feedback and human:
-            result.feedback += f"\n\nLast reviewer feedback:\n{last.feedback}"
-        return result
-
-    @staticmethod
-    def _judged_rounds(db: Session, session: ReviewSession) -> int:
-        """Rounds with a verdict in this cycle (interrupted ones don't count)."""
-        return len(
-            db.exec(
-                select(ReviewRound.id).where(
-                    ReviewRound.session_id == session.id,
-                    ReviewRound.iteration > session.cycle_start,
-                    col(ReviewRound.status).in_([APPROVED, NEEDS_REVISION]),
-                )
-            ).all()
-        )
-
-    @staticmethod
-    def _last_round(db: Session, session_id: str) -> ReviewRound | None:
-        return db.exec(
-            select(ReviewRound)
-            .where(ReviewRound.session_id == session_id)
-            .order_by(col(ReviewRound.iteration).desc())
-        ).first()
+        return rows.standing_result(db, session, self.session_url(session.id))
 
     # ------------------------------------------------------------- sessions, resolve
     async def list_sessions(self, status: str | None = None, limit: int = 50) -> SessionList:
@@ -409,34 +352,14 @@ class ReviewService:
 
     def _list_sessions(self, status: str | None, limit: int) -> SessionList:
         with self.store.transaction() as db:
-            query = select(ReviewSession)
-            if status:
-                query = query.where(ReviewSession.status == status)
-            rows = db.exec(query.order_by(col(ReviewSession.updated_at).desc()).limit(limit)).all()
-            total = len(rows)
-            if total == limit:
-                total = db.exec(select(func.count()).select_from(query.subquery())).one()
-            return SessionList(
-                sessions=[session_out(r, self.session_url(r.id)) for r in rows], total=total
-            )
+            return rows.listing(db, status, limit, self.session_url)
 
     async def session_details(self, session_id: str) -> SessionDetails:
         return await anyio.to_thread.run_sync(self._details, session_id)
 
     def _details(self, key: str) -> SessionDetails:
         with self.store.transaction() as db:
-            session = find_session(db, key)
-            rounds = db.exec(
-                select(ReviewRound)
-                .where(ReviewRound.session_id == session.id)
-                .order_by(col(ReviewRound.iteration))
-            ).all()
-            verdicts = db.exec(
-                select(HumanVerdict)
-                .where(HumanVerdict.session_id == session.id)
-                .order_by(col(HumanVerdict.created_at))
-            ).all()
-            return details_of(session, list(rounds), list(verdicts), self.session_url(session.id))
+            return rows.details(db, find_session(db, key), self.session_url)
 
     async def resolve(self, session_id: str, feedback: str, by: VerdictSource) -> SessionDetails:
         """Record a human's verdict given through `by` (see review/human.py for who may)."""

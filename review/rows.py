@@ -1,12 +1,28 @@
-"""Database rows to the shapes callers receive (results.py stays free of the ORM)."""
+"""The queries of the review tables and the shapes callers receive from them (results.py
+stays free of the ORM)."""
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from collections.abc import Callable
+
+from sqlmodel import Session, col, func, select
 
 from review.errors import SessionNotFound
 from review.models import HumanVerdict, ReviewRound, ReviewSession
-from review.results import NEXT_STEPS, HumanVerdictOut, RoundOut, SessionDetails, SessionOut
+from review.results import (
+    NEXT_STEPS,
+    HumanVerdictOut,
+    ReviewResult,
+    RoundOut,
+    SessionDetails,
+    SessionList,
+    SessionOut,
+    SkippedFileOut,
+)
+from review.status import RoundStatus, SessionStatus
+from review.verdict import Finding
+
+UrlOf = Callable[[str], str]
 
 
 def round_out(row: ReviewRound) -> RoundOut:
@@ -82,3 +98,93 @@ def details_of(
         ],
         next_step=NEXT_STEPS[session.status].format(url=url),
     )
+
+
+def last_round(db: Session, session_id: str) -> ReviewRound | None:
+    return db.exec(
+        select(ReviewRound)
+        .where(ReviewRound.session_id == session_id)
+        .order_by(col(ReviewRound.iteration).desc())
+    ).first()
+
+
+def judged_rounds(db: Session, session: ReviewSession) -> int:
+    """Rounds with a verdict in this cycle (interrupted ones don't count)."""
+    judged = [RoundStatus.APPROVED, RoundStatus.NEEDS_REVISION]
+    return len(
+        db.exec(
+            select(ReviewRound.id).where(
+                ReviewRound.session_id == session.id,
+                ReviewRound.iteration > session.cycle_start,
+                col(ReviewRound.status).in_(judged),
+            )
+        ).all()
+    )
+
+
+def result_of(session: ReviewSession, row: ReviewRound | None, url: str) -> ReviewResult:
+    """What request_review answers: the session's state with this round's verdict (or, with
+    no round, the human's)."""
+    if session.status == SessionStatus.ESCALATED:
+        reason = session.escalation_reason or "escalated to a human"
+        feedback = f"Escalated to a human reviewer ({reason})."
+        if row is not None and row.feedback:
+            feedback += f"\n\nLast reviewer feedback:\n{row.feedback}"
+    elif session.human_verdict and row is None:
+        feedback = session.human_feedback or ""
+    else:
+        feedback = (row.feedback if row is not None else None) or ""
+    reviewer = "human" if session.human_verdict and row is None else session.reviewer
+    return ReviewResult(
+        session_id=session.id,
+        task_id=session.task_id,
+        status=SessionStatus(session.status),
+        feedback=feedback,
+        findings=[Finding.model_validate(f) for f in (row.findings if row is not None else [])],
+        iteration=session.iteration,
+        cycle_round=session.iteration - session.cycle_start,
+        max_iterations=session.max_iterations,
+        reviewer=reviewer,
+        model=row.model if row is not None else None,
+        skipped_files=[SkippedFileOut(**s) for s in (row.skipped_files if row is not None else [])],
+        redacted_secrets=sum((row.redactions or {}).values()) if row is not None else 0,
+        review_url=url,
+        next_step=NEXT_STEPS[session.status].format(url=url),
+    )
+
+
+def standing_result(db: Session, session: ReviewSession, url: str) -> ReviewResult:
+    """The session's standing verdict, with no new round: a human's, or the last round's."""
+    last = last_round(db, session.id)
+    human = session.human_verdict is not None and (
+        last is None or session.human_iteration >= last.iteration
+    )
+    result = result_of(session, None if human else last, url)
+    if session.status == SessionStatus.ESCALATED and last is not None and last.feedback and human:
+        result.feedback += f"\n\nLast reviewer feedback:\n{last.feedback}"
+    return result
+
+
+def listing(db: Session, status: str | None, limit: int, url_of: UrlOf) -> SessionList:
+    query = select(ReviewSession)
+    if status:
+        query = query.where(ReviewSession.status == status)
+    found = db.exec(query.order_by(col(ReviewSession.updated_at).desc()).limit(limit)).all()
+    total = len(found)
+    if total == limit:
+        total = db.exec(select(func.count()).select_from(query.subquery())).one()
+    return SessionList(sessions=[session_out(r, url_of(r.id)) for r in found], total=total)
+
+
+def details(db: Session, session: ReviewSession, url_of: UrlOf) -> SessionDetails:
+    rounds = db.exec(
+        select(ReviewRound)
+        .where(ReviewRound.session_id == session.id)
+        .order_by(col(ReviewRound.iteration))
+    ).all()
+    verdicts = db.exec(
+        select(HumanVerdict)
+        .where(HumanVerdict.session_id == session.id)
+        .order_by(col(HumanVerdict.created_at))
+    ).all()
+    return details_of(session, list(rounds), list(verdicts), url_of(session.id))

@@ -144,3 +144,23 @@ def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
                     )
     finally:
         store.close()
+
+
+def test_a_shared_secret_is_the_same_for_every_process_on_one_database(tmp_path: Path) -> None:
+    from review.runtime_config import shared_secret
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    first, second = Store(url), Store(url)  # two daemons on one database
+    try:
+        token = shared_secret(first, "csrf")
+        assert len(token) >= 40
+        assert shared_secret(second, "csrf") == token
+        assert shared_secret(second, "other") != token
+    finally:
+        first.close()
+        second.close()
+    again = Store(url)  # and after a restart
+    try:
+        assert shared_secret(again, "csrf") == token
+    finally:
+        again.close()
