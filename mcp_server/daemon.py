@@ -41,7 +41,10 @@ GRACEFUL_SHUTDOWN_S = 3
 
 def build_app(settings: Settings) -> FastAPI:
     runtime = ReviewRuntime(settings)
-    mcp_app = build_mcp(runtime.service).http_app(path="/mcp")
+    # Who is behind each loopback connection (filled by the HTTP protocol, see serve()): a
+    # review runs only on a directory its asker may read.
+    peers = peer.Peers()
+    mcp_app = build_mcp(runtime.service, asker=peers.uid_of).http_app(path="/mcp")
 
     admin_token = load_or_create_token()
     # Open and migrate the database now: a bad database_url fails at start, not later.
@@ -64,6 +67,7 @@ def build_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="brainrouter", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
+    app.state.peers = peers
     app.state.proxy = proxy
     server = settings.server
     app.add_middleware(BodyLimit, limit=server.max_api_body_bytes, skip=("/v1/", "/embedded/"))
@@ -81,7 +85,11 @@ def build_app(settings: Settings) -> FastAPI:
     def has_admin_token(request: Request) -> bool:
         return valid(admin_token, presented_token(dict(request.headers)))
 
-    app.include_router(review_router(runtime.service, csrf_token, has_admin_token))
+    app.include_router(
+        review_router(
+            runtime.service, csrf_token, has_admin_token, asker=lambda r: peers.uid_of(r.client)
+        )
+    )
     app.include_router(review_config_router(runtime.service))
     app.include_router(dashboard_router(settings, runtime, proxy, admin_token))
 
@@ -117,7 +125,9 @@ def serve(settings: Settings) -> None:
     app = build_app(settings)
     config = uvicorn.Config(
         app,
-        http=peer.http_protocol(settings.server.allowed_uids or peer.default_uids()),
+        http=peer.http_protocol(
+            settings.server.allowed_uids or peer.default_uids(), app.state.peers
+        ),
         host=settings.server.host,
         port=settings.server.port,
         log_level=settings.log_level,

@@ -77,20 +77,47 @@ def is_loopback_peer(sock: socket.socket) -> bool:
     return address.is_loopback
 
 
-def owner_only(protocol_class: type[asyncio.Protocol], allowed: Collection[int]) -> Any:
+class Peers:
+    """The uid behind each open loopback connection, by the client's (host, port): what a
+    request handler asks to know who is asking (a review runs only on what they may read)."""
+
+    def __init__(self) -> None:
+        self._uids: dict[tuple[str, int], int] = {}
+
+    def add(self, address: tuple[str, int], uid: int) -> None:
+        self._uids[address] = uid
+
+    def remove(self, address: tuple[str, int]) -> None:
+        self._uids.pop(address, None)
+
+    def uid_of(self, client: Any) -> int | None:
+        """The uid of a request's client (`scope["client"]`), if it is a local process."""
+        if not client:
+            return None
+        return self._uids.get((str(client[0]), int(client[1])))
+
+
+def owner_only(
+    protocol_class: type[asyncio.Protocol], allowed: Collection[int], peers: Peers | None = None
+) -> Any:
     """Wrap uvicorn's HTTP protocol class: a loopback connection from a process of another uid
     gets a 403 and is closed before its request is read. Remote connections (a daemon bound
     beyond loopback) are left to the admin token."""
     allowed_uids = frozenset(allowed)
 
     class OwnerOnly(protocol_class):  # type: ignore[valid-type,misc]
+        _peer: tuple[str, int] | None = None
+
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             super().connection_made(transport)  # uvicorn's state stays whole either way
             sock = transport.get_extra_info("socket")
             if sock is None or not is_loopback_peer(sock):
                 return
             uid = peer_uid(sock)
-            if uid in allowed_uids:
+            if uid is not None and uid in allowed_uids:
+                if peers is not None and sock.family != socket.AF_UNIX:
+                    self._peer = tuple(sock.getpeername()[:2])  # type: ignore[assignment]
+                    peers.add(self._peer, uid)  # type: ignore[arg-type]
                 return
             log.warning("refused a connection from uid %s (allowed: %s)", uid, sorted(allowed))
             # uvloop's transports are not asyncio.Transport subclasses, but write the same.
@@ -100,10 +127,15 @@ def owner_only(protocol_class: type[asyncio.Protocol], allowed: Collection[int])
             )
             transport.close()
 
+        def connection_lost(self, exc: Exception | None) -> None:
+            if peers is not None and self._peer is not None:
+                peers.remove(self._peer)
+            super().connection_lost(exc)
+
     return OwnerOnly
 
 
-def http_protocol(allowed: Collection[int]) -> Any:
+def http_protocol(allowed: Collection[int], peers: Peers | None = None) -> Any:
     """uvicorn's own HTTP protocol class (httptools or h11), owner-only where supported."""
     from uvicorn.config import HTTP_PROTOCOLS
     from uvicorn.importer import import_from_string
@@ -114,7 +146,7 @@ def http_protocol(allowed: Collection[int]) -> Any:
             "cannot see the uid of loopback peers on this system: any local user may connect"
         )
         return base
-    return owner_only(base, allowed)
+    return owner_only(base, allowed, peers)
 
 
 def default_uids() -> list[int]:

@@ -64,8 +64,12 @@ class DaemonBackend:
         return result.structured_content
 
     async def request_review(
-        self, request: ReviewRequest, progress: ProgressFn | None = None
+        self,
+        request: ReviewRequest,
+        progress: ProgressFn | None = None,
+        asker_uid: int | None = None,
     ) -> ReviewResult:
+        # The daemon sees who is asking: this relay's own uid, on its loopback connection.
         args = request.model_dump(by_alias=True)  # the tool's parameters are the model's aliases
         return ReviewResult.model_validate(await self._call("request_review", args, progress))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 from fastmcp import Context, FastMCP
 from fastmcp.exceptions import ToolError
@@ -27,7 +27,10 @@ class ReviewBackend(Protocol):
     """What the tools call: the review service in this process, or the daemon (relay.py)."""
 
     async def request_review(
-        self, request: ReviewRequest, progress: ProgressFn | None = None
+        self,
+        request: ReviewRequest,
+        progress: ProgressFn | None = None,
+        asker_uid: int | None = None,
     ) -> ReviewResult: ...
 
     async def list_sessions(self, status: str | None = None, limit: int = 50) -> SessionList: ...
@@ -52,9 +55,16 @@ approved. If the status is escalated, stop and tell the user: a human decides on
 """
 
 
-def build_mcp(get_service: ServiceGetter, *, default_cwd: str | None = None) -> FastMCP:
+# The uid of the local process behind an HTTP request's client address, when known.
+Asker = Callable[[Any], int | None]
+
+
+def build_mcp(
+    get_service: ServiceGetter, *, default_cwd: str | None = None, asker: Asker | None = None
+) -> FastMCP:
     """The MCP server. `default_cwd` fills in `cwd` when an agent leaves it out (stdio only:
-    a stdio server runs in the harness's project directory)."""
+    a stdio server runs in the harness's project directory). `asker` tells, over HTTP, which
+    local user is calling: a review runs only on a directory they may read."""
     mcp: FastMCP = FastMCP("brainrouter", instructions=INSTRUCTIONS)
 
     @mcp.tool(annotations={"title": "Request a code review", "openWorldHint": True})
@@ -107,7 +117,7 @@ def build_mcp(get_service: ServiceGetter, *, default_cwd: str | None = None) -> 
             await ctx.report_progress(progress=done, total=total, message=message)
 
         try:
-            return fit_for_tool(await service.request_review(request, progress))
+            return fit_for_tool(await service.request_review(request, progress, _uid(asker)))
         except ReviewError as exc:
             raise ToolError(exc.tool_message()) from None
 
@@ -168,6 +178,17 @@ def build_mcp(get_service: ServiceGetter, *, default_cwd: str | None = None) -> 
             raise ToolError(exc.tool_message()) from None
 
     return mcp
+
+
+def _uid(asker: Asker | None) -> int | None:
+    if asker is None:
+        return None
+    from fastmcp.server.dependencies import get_http_request
+
+    try:
+        return asker(get_http_request().client)
+    except RuntimeError:  # not over HTTP (stdio, in memory): the caller is this process's user
+        return None
 
 
 def process_cwd() -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from review import access
 from review.privacy import key_file_reason
 
 if TYPE_CHECKING:
@@ -117,9 +118,18 @@ def open_repo(cwd: str | os.PathLike[str]) -> git.Repo:
     return repo
 
 
-def gather(cwd: str | os.PathLike[str]) -> ProjectContext:
+def gather(cwd: str | os.PathLike[str], asker_uid: int | None = None) -> ProjectContext:
+    """The project's context. `asker_uid`: the local user who asked for the review, when it is
+    not this process's; they must be able to read the project (a daemon shared by several
+    users must not read another user's private directory for them)."""
     repo = open_repo(cwd)
     root = Path(repo.working_tree_dir or cwd).resolve()
+    if asker_uid is not None and asker_uid != os.geteuid():
+        for place in {root, Path(cwd).expanduser().resolve()}:
+            if not access.readable_by(place, asker_uid):
+                raise ContextError(
+                    f"cwd {_short(str(place))!r} is not readable by the user who asked"
+                )
     search_dirs = _search_dirs(Path(cwd).expanduser().resolve(), root)
     has_head = repo.head.is_valid()
     try:

@@ -88,13 +88,18 @@ class ReviewService:
 
     # ----------------------------------------------------------------- request_review
     async def request_review(
-        self, request: ReviewRequest, progress: ProgressFn | None = None
+        self,
+        request: ReviewRequest,
+        progress: ProgressFn | None = None,
+        asker_uid: int | None = None,
     ) -> ReviewResult:
+        """One review round. `asker_uid`: the local user who asked, when not this process's
+        (the review runs only on a directory they may read)."""
         started = time.monotonic()
         report = progress or _no_progress
         await report(0, self.settings.round_timeout_s, "gathering the project's context")
         try:
-            project = await anyio.to_thread.run_sync(context_mod.gather, request.cwd)
+            project = await anyio.to_thread.run_sync(context_mod.gather, request.cwd, asker_uid)
         except context_mod.ContextError as exc:
             raise ReviewInputError(str(exc)) from exc
         reserved = await anyio.to_thread.run_sync(

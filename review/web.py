@@ -74,7 +74,10 @@ class ReviewConfigOut(BaseModel):
 
 
 def review_router(
-    get_service: ServiceGetter, csrf_token: str, has_admin_token: TokenCheck
+    get_service: ServiceGetter,
+    csrf_token: str,
+    has_admin_token: TokenCheck,
+    asker: Callable[[Request], int | None] = lambda _request: None,
 ) -> APIRouter:
     router = APIRouter(prefix="/review")
 
@@ -108,11 +111,12 @@ def review_router(
         return await run((await get_service()).session_details(session_id))  # type: ignore[no-any-return]
 
     @router.post("/api/request")
-    async def api_request(body: ReviewRequest) -> ReviewResult:
-        return await run((await get_service()).request_review(body))  # type: ignore[no-any-return]
+    async def api_request(request: Request, body: ReviewRequest) -> ReviewResult:
+        service = await get_service()
+        return await run(service.request_review(body, asker_uid=asker(request)))  # type: ignore[no-any-return]
 
     @router.post("/api/continue")
-    async def api_continue(body: ContinueBody) -> ReviewResult:
+    async def api_continue(http: Request, body: ContinueBody) -> ReviewResult:
         service = await get_service()
         session = await run(service.session_details(body.session_id))
         cwd = body.cwd or session.project_dir
@@ -124,7 +128,7 @@ def review_router(
             )
         except ReviewError as exc:
             raise HTTPException(exc.http_status, str(exc)) from None
-        return await run(service.request_review(request))  # type: ignore[no-any-return]
+        return await run(service.request_review(request, asker_uid=asker(http)))  # type: ignore[no-any-return]
 
     @router.post("/api/resolve")
     async def api_resolve(request: Request, body: ResolveBody) -> SessionDetails:

@@ -91,6 +91,11 @@ async def test_stdio_relays_to_the_daemon(
             progress_handler=on_progress,
         )
         listing = await client.call_tool("get_session_list", {})
+        # Each error keeps its kind across the relay (daemon → relay → harness).
+        with pytest.raises(ToolError, match=r"^not_found: no review session"):
+            await client.call_tool("get_session_details", {"sessionId": "missing"})
+        with pytest.raises(ToolError, match=r"^invalid: resolve_session acts only on escalated"):
+            await client.call_tool("resolve_session", {"sessionId": "relay-1", "feedback": "lgtm"})
     assert result.structured_content["status"] == "approved"
     assert result.structured_content["model"] == "daemon-reviewer"
     assert progress, "progress notifications are relayed"

@@ -100,3 +100,112 @@ def test_another_local_user_is_refused(owned_daemon: Daemon, fake_llm: FakeLLM) 
     )
     assert ok.status_code == 200 and len(fake_llm.requests) == 1
     assert "refused a connection from uid 65534" in owned_daemon.log()
+
+
+@needs_root
+def test_an_allowed_user_reviews_only_what_they_may_read(tmp_path: Path, fake_llm: FakeLLM) -> None:
+    import shutil
+    import tempfile
+
+    from tests.conftest import make_repo
+
+    base = Path(tempfile.mkdtemp(dir="/tmp"))
+    base.chmod(0o755)
+    try:
+        shared = make_repo(base / "shared", {"a.py": "A = 1\n"})
+        private_dir = base / "private"
+        private = make_repo(private_dir, {"b.py": "B = 1\n"})
+        private_dir.chmod(0o700)
+        (Path(str(shared.working_tree_dir)) / "a.py").write_text("A = 2\n")
+        (Path(str(private.working_tree_dir)) / "b.py").write_text("B = 'owner only'\n")
+        tmp_path.chmod(0o755)
+        env = {
+            "BRAINROUTER_DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}",
+            "BRAINROUTER_REVIEW__MODE": "local",
+            "BRAINROUTER_REVIEW__LOCAL__BASE_URL": fake_llm.base_url,
+            "BRAINROUTER_SERVER__ALLOWED_UIDS": f"[{os.getuid()}, {NOBODY}]",
+            "BRAINROUTER_PROXY__MODEL__ENABLED": "false",
+        }
+        daemon = Daemon(env, tmp_path / "shared.log").start()
+        try:
+
+            def ask(cwd: str, task: str) -> subprocess.CompletedProcess[str]:
+                body = f'{{"taskId": "{task}", "summary": "s", "cwd": "{cwd}"}}'
+                return _as_nobody(
+                    "-X",
+                    "POST",
+                    "-H",
+                    "content-type: application/json",
+                    "-d",
+                    body,
+                    f"{daemon.url}/review/api/request",
+                )
+
+            refused = ask(str(private_dir), "theirs")
+            assert refused.stdout.endswith("422"), refused
+            assert "not readable by the user who asked" in refused.stdout
+            assert fake_llm.requests == []  # nothing of the private project was sent
+            allowed = ask(str(base / "shared"), "mine")
+            assert allowed.stdout.endswith("200"), allowed
+            assert "A = 2" in fake_llm.prompts()[-1]
+            # The same over MCP (streamable HTTP), as a harness of that user would call it.
+            over_mcp = _mcp_call_as_nobody(
+                daemon.url,
+                "request_review",
+                {"taskId": "theirs-mcp", "summary": "s", "cwd": str(private_dir)},
+            )
+            assert "not readable by the user who asked" in over_mcp, over_mcp
+            assert len(fake_llm.requests) == 1
+        finally:
+            daemon.stop()
+    finally:
+        shutil.rmtree(base)
+
+
+def _mcp_call_as_nobody(url: str, tool: str, arguments: dict[str, object]) -> str:
+    """initialize, initialized, tools/call over MCP's streamable HTTP, with curl as nobody."""
+    import json
+
+    headers = [
+        "-H",
+        "content-type: application/json",
+        "-H",
+        "accept: application/json, text/event-stream",
+    ]
+
+    def post(
+        message: dict[str, object], session: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        extra = ["-H", f"mcp-session-id: {session}"] if session else []
+        return _as_nobody(
+            "-D", "-", "-X", "POST", *headers, *extra, "-d", json.dumps(message), f"{url}/mcp"
+        )
+
+    init = post(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "curl", "version": "1"},
+            },
+        }
+    )
+    session = next(
+        line.split(":", 1)[1].strip()
+        for line in init.stdout.splitlines()
+        if line.lower().startswith("mcp-session-id:")
+    )
+    post({"jsonrpc": "2.0", "method": "notifications/initialized"}, session)
+    call = post(
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": tool, "arguments": arguments},
+        },
+        session,
+    )
+    return call.stdout
