@@ -25,6 +25,7 @@ from tests.conftest import root_of
 from tests.fake_llm import FakeLLM, revise
 
 TABLES = (
+    "human_verdicts",
     "review_rounds",
     "review_sessions",
     "settings",
