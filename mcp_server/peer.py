@@ -116,8 +116,9 @@ def owner_only(
             uid = peer_uid(sock)
             if uid is not None and uid in allowed_uids:
                 if peers is not None and sock.family != socket.AF_UNIX:
-                    self._peer = tuple(sock.getpeername()[:2])  # type: ignore[assignment]
-                    peers.add(self._peer, uid)  # type: ignore[arg-type]
+                    host, port = sock.getpeername()[:2]
+                    self._peer = (str(host), int(port))
+                    peers.add(self._peer, uid)
                 return
             log.warning("refused a connection from uid %s (allowed: %s)", uid, sorted(allowed))
             # uvloop's transports are not asyncio.Transport subclasses, but write the same.

@@ -54,7 +54,7 @@ def session_out(row: ReviewSession, review_url: str) -> SessionOut:
     return SessionOut(
         session_id=row.id,
         task_id=row.task_id,
-        status=row.status,  # type: ignore[arg-type]
+        status=SessionStatus(row.status),
         iteration=row.iteration,
         cycle_round=row.iteration - row.cycle_start,
         max_iterations=row.max_iterations,

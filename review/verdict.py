@@ -17,7 +17,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-Status = Literal["approved", "needs_revision"]
+from review.status import SessionStatus
+
+# A verdict is one of two of the session's statuses.
+Status = Literal[SessionStatus.APPROVED, SessionStatus.NEEDS_REVISION]
 
 _STATUS_WORD = re.compile(
     r"^\W*(approved?|needs?[\s_-]*revisions?|changes[\s_-]*requested)\W*$", re.I
@@ -70,7 +73,9 @@ def normalise_status(word: str) -> Status | None:
     match = _STATUS_WORD.match(word.strip())
     if not match:
         return None
-    return "approved" if match.group(1).lower().startswith("approve") else "needs_revision"
+    if match.group(1).lower().startswith("approve"):
+        return SessionStatus.APPROVED
+    return SessionStatus.NEEDS_REVISION
 
 
 _QUOTED_LINE = re.compile(r"^[ \t]*>.*$", re.M)
@@ -94,7 +99,7 @@ def parse_verdict(answer: str, boundary: str | None = None) -> Verdict:
     text = _unquoted(text, boundary).strip()
     verdicts = [v for obj in _json_objects(text) if (v := _from_json(obj)) is not None]
     if verdicts:
-        revisions = [v for v in verdicts if v.status == "needs_revision"]
+        revisions = [v for v in verdicts if v.status == SessionStatus.NEEDS_REVISION]
         return revisions[0] if revisions else verdicts[0]
     match = _STATUS_LINE.search(text)
     if match:
@@ -183,5 +188,5 @@ def human_verdict(feedback: str) -> Verdict:
     normalised = re.sub(r"[\s.!]+$", "", text.lower()).strip()
     normalised = re.sub(r"\s+", " ", normalised)
     if normalised in _HUMAN_APPROVALS:
-        return Verdict(status="approved", feedback=text)
-    return Verdict(status="needs_revision", feedback=text)
+        return Verdict(status=SessionStatus.APPROVED, feedback=text)
+    return Verdict(status=SessionStatus.NEEDS_REVISION, feedback=text)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, TypeVar
 
 import anyio
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -26,6 +26,7 @@ from review.status import VerdictSource
 TokenCheck = Callable[[Request], bool]
 
 ServiceGetter = Callable[[], Awaitable[ReviewService]]
+T = TypeVar("T")
 _TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
@@ -90,7 +91,7 @@ def review_router(
                 "`brainrouter resolve`",
             )
 
-    async def run(call: Awaitable[Any]) -> Any:
+    async def run(call: Awaitable[T]) -> T:
         try:
             return await call
         except ReviewUnavailable as exc:
@@ -108,12 +109,12 @@ def review_router(
 
     @router.get("/api/sessions/{session_id}")
     async def api_session(session_id: str) -> SessionDetails:
-        return await run((await get_service()).session_details(session_id))  # type: ignore[no-any-return]
+        return await run((await get_service()).session_details(session_id))
 
     @router.post("/api/request")
     async def api_request(request: Request, body: ReviewRequest) -> ReviewResult:
         service = await get_service()
-        return await run(service.request_review(body, asker_uid=asker(request)))  # type: ignore[no-any-return]
+        return await run(service.request_review(body, asker_uid=asker(request)))
 
     @router.post("/api/continue")
     async def api_continue(http: Request, body: ContinueBody) -> ReviewResult:
@@ -128,19 +129,19 @@ def review_router(
             )
         except ReviewError as exc:
             raise HTTPException(exc.http_status, str(exc)) from None
-        return await run(service.request_review(request, asker_uid=asker(http)))  # type: ignore[no-any-return]
+        return await run(service.request_review(request, asker_uid=asker(http)))
 
     @router.post("/api/resolve")
     async def api_resolve(request: Request, body: ResolveBody) -> SessionDetails:
         require_admin(request)
         service = await get_service()
-        return await run(service.resolve(body.session_id, body.feedback, VerdictSource.TOKEN))  # type: ignore[no-any-return]
+        return await run(service.resolve(body.session_id, body.feedback, VerdictSource.TOKEN))
 
     @router.post("/api/lgtm")
     async def api_lgtm(request: Request, body: LgtmBody) -> SessionDetails:
         require_admin(request)
         service = await get_service()
-        return await run(service.resolve(body.session_id, "lgtm", VerdictSource.TOKEN))  # type: ignore[no-any-return]
+        return await run(service.resolve(body.session_id, "lgtm", VerdictSource.TOKEN))
 
     # --------------------------------------------------------------------- pages
     @router.get("/", response_class=HTMLResponse)
