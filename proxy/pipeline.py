@@ -368,6 +368,12 @@ class ProxyService:
                 try:
                     chunk = pending.result()
                 except StopAsyncIteration:
+                    if not stream_adapter.finished:
+                        # Closed cleanly, but before its final event: the answer is cut short.
+                        raise UpstreamFailure(
+                            "truncated",
+                            f"{upstream.name}: the stream ended before its final event",
+                        ) from None
                     break
                 finally:
                     pending = None

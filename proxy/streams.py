@@ -29,6 +29,9 @@ _TERMINAL = frozenset(
 class StreamAdapter(TypingProtocol):
     at_boundary: bool
     complete: bool  # the terminal event went out: a client leaving now is a normal end
+    # The upstream said its answer is whole (its terminal event, or a chat finish_reason); a
+    # stream that closes before that is truncated, however cleanly it closes.
+    finished: bool
 
     @property
     def ended(self) -> bool:
@@ -43,6 +46,22 @@ class StreamAdapter(TypingProtocol):
     def finish(self) -> bytes: ...
 
     def error(self, message: str) -> bytes: ...
+
+
+def _terminal_type(data: dict[str, Any]) -> bool:
+    """Anthropic and Responses events carry their type in the data too (the event: line is
+    optional for some servers)."""
+    return data.get("type") in _TERMINAL
+
+
+def _finish_reason(data: dict[str, Any]) -> bool:
+    choices = data.get("choices")
+    return bool(
+        isinstance(choices, list)
+        and choices
+        and isinstance(choices[0], dict)
+        and choices[0].get("finish_reason")
+    )
 
 
 def _data_json(data: str) -> Any:
@@ -79,6 +98,7 @@ class Passthrough:
         self.output_tokens: int | None = None
         self._tail = b""
         self.complete = False
+        self.finished = False
 
     @property
     def ended(self) -> bool:
@@ -90,12 +110,17 @@ class Passthrough:
         complete, self._tail = data[:cut], data[cut:]
         for event in self.parser.feed(complete):
             if event.data == "[DONE]" or event.event in _TERMINAL:
-                self.complete = True
+                self.complete = self.finished = True
             if event.data == "[DONE]":
                 continue
             parsed = _data_json(event.data)
-            if '"usage"' in event.data and isinstance(parsed, dict):
-                self._usage(parsed)
+            if isinstance(parsed, dict):
+                if _terminal_type(parsed):
+                    self.complete = self.finished = True
+                elif self.protocol == "openai" and _finish_reason(parsed):
+                    self.finished = True
+                if '"usage"' in event.data:
+                    self._usage(parsed)
         self.at_boundary = not self._tail
         return complete
 
@@ -168,6 +193,7 @@ class Translating:
         self.output_tokens: int | None = None
         self.complete = False
         self.upstream_done = False
+        self.finished = False
 
     @property
     def ended(self) -> bool:
@@ -176,6 +202,8 @@ class Translating:
     def _chunks(self, chunks: list[dict[str, Any]]) -> bytes:
         out = b""
         for chunk in chunks:
+            if _finish_reason(chunk):
+                self.finished = True
             usage = chunk.get("usage")
             if isinstance(usage, dict):
                 self.input_tokens = usage.get("prompt_tokens", self.input_tokens)
@@ -187,10 +215,13 @@ class Translating:
         out = b""
         for event in self.parser.feed(chunk):
             if event.data == "[DONE]" or event.event in _TERMINAL:
-                self.upstream_done = True
+                self.upstream_done = self.finished = True
             if event.data == "[DONE]":
                 continue
-            out += self._chunks(self.to_chat.feed(event.event, _data_json(event.data)))
+            data = _data_json(event.data)
+            if isinstance(data, dict) and _terminal_type(data):
+                self.upstream_done = self.finished = True
+            out += self._chunks(self.to_chat.feed(event.event, data))
         return out
 
     def finish(self) -> bytes:

@@ -25,7 +25,9 @@ PATHS: dict[Protocol, str] = {
     "responses": "/responses",
 }
 _MODELS_TTL_S = 60.0
-FailureKind = Literal["connect", "timeout", "status", "first_byte", "stall", "malformed"]
+FailureKind = Literal[
+    "connect", "timeout", "status", "first_byte", "stall", "malformed", "truncated"
+]
 
 
 class UpstreamFailure(Exception):

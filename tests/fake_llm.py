@@ -36,6 +36,7 @@ class Reply:
     hang: bool = False  # no answer at all until released (or the client gives up)
     stall_after: int | None = None  # stream this many events, then go silent
     malformed_after: int | None = None  # stream this many events, then garbage
+    truncate_after: int | None = None  # stream this many events, then close cleanly
     gate: threading.Event | None = (
         None  # wait for this: after the first event, or before a whole answer
     )
@@ -190,6 +191,8 @@ def _handler_for(llm: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 for i, (name, data) in enumerate(events):
                     if reply.stall_after is not None and i == reply.stall_after:
                         self._wait(60)
+                        return
+                    if reply.truncate_after is not None and i == reply.truncate_after:
                         return
                     if reply.malformed_after is not None and i == reply.malformed_after:
                         self.wfile.write(b"data: {this is not json\n\n")

@@ -176,3 +176,58 @@ def test_a_client_disconnect_is_not_an_upstream_failure(
     ):  # the upstream request was cancelled
         time.sleep(0.05)
     assert cloud.disconnects == 1
+
+
+_STREAM_BODIES = {
+    "openai": ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}]}),
+    "anthropic": (
+        "/v1/messages",
+        {"max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]},
+    ),
+    "responses": ("/v1/responses", {"input": "hi"}),
+}
+_FINAL_MARKS = ("data: [DONE]", "message_stop", "response.completed")
+
+
+@pytest.mark.parametrize("upstream_protocol", ["openai", "anthropic", "responses"])
+@pytest.mark.parametrize("client_protocol", ["openai", "anthropic", "responses"])
+def test_a_stream_cut_before_its_final_event_is_an_upstream_error(
+    tmp_path: Path, cloud: FakeLLM, upstream_protocol: str, client_protocol: str
+) -> None:
+    settings = proxy_settings(tmp_path, cloud, None, cloud={"protocol": upstream_protocol})
+    s = ServerThread(settings).start()
+    try:
+        cloud.script(Reply("a b c d e f", truncate_after=2))
+        path, body = _STREAM_BODIES[client_protocol]
+        with httpx.stream(
+            "POST",
+            f"{s.url}{path}",
+            json={"model": "cloud", "stream": True, **body},
+            timeout=10,
+        ) as response:
+            text = response.read().decode()
+        assert not any(mark in text for mark in _FINAL_MARKS), text
+        assert "the stream ended before its final event" in text  # an error event, in its shape
+        event = routing_events(s)[0]
+        assert event["status"] == "upstream_error"
+        assert s.app.state.proxy.service.cloud.breaker.consecutive_failures == 1
+    finally:
+        s.stop()
+
+
+def test_sdk_clients_see_the_cut_stream_as_an_error(server: ServerThread, cloud: FakeLLM) -> None:
+    cloud.script(Reply("a b c d", truncate_after=2))
+    with pytest.raises(openai.APIError):
+        list(
+            openai_client(server).chat.completions.create(
+                model="cloud", stream=True, messages=[{"role": "user", "content": "hi"}]
+            )
+        )
+    cloud.script(Reply("a b c d", truncate_after=2))
+    with (
+        pytest.raises(anthropic.APIStatusError),
+        anthropic_client(server).messages.stream(
+            model="cloud", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+        ) as stream,
+    ):
+        stream.get_final_message()
