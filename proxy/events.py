@@ -121,7 +121,8 @@ MIGRATIONS_TABLE = "proxy_schema_migrations"
 
 _CWD_PATTERNS = (
     re.compile(r"<cwd>([^<\n]+)</cwd>"),  # Codex environment_context
-    re.compile(r"Working directory: (/[^\s]+)"),  # Claude Code
+    re.compile(r"Primary working directory: (/[^\s]+)"),  # Claude Code 2.1
+    re.compile(r"Working directory: (/[^\s]+)"),  # Claude Code, earlier
     re.compile(r"Current working directory: (/[^\s]+)"),
 )
 

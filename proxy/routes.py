@@ -27,6 +27,9 @@ _REQUIRED: dict[Protocol, tuple[str, ...]] = {
 }
 
 
+MAX_MODEL_NAME = 256
+
+
 class _BadRequest(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -55,9 +58,17 @@ def _validate(protocol: Protocol, body: dict[str, Any]) -> None:
     missing = [key for key in _REQUIRED[protocol] if key not in body]
     if missing:
         raise _BadRequest(400, f"missing required field(s): {', '.join(missing)}")
-    if not isinstance(body["model"], str) or not body["model"].strip():
+    model = body["model"]
+    if not isinstance(model, str) or not model.strip():
         raise _BadRequest(
             400, "model must be a non-empty string (auto, local, cloud or a model name)"
+        )
+    # The name goes back in a response header (x-brainrouter-model) and into logs: a control
+    # character would break the response after the upstream was already called (and billed).
+    if len(model) > MAX_MODEL_NAME or not model.isprintable():
+        raise _BadRequest(
+            400,
+            f"model must be at most {MAX_MODEL_NAME} printable characters, no control characters",
         )
     if protocol != "responses" and not isinstance(body["messages"], list):
         raise _BadRequest(400, "messages must be an array")

@@ -3,6 +3,8 @@ from pathlib import Path
 from proxy.events import MIGRATIONS, MIGRATIONS_TABLE, EventRecorder, harness_of, project_dir_of
 from review.migrations import migrate
 from review.store import Store
+from tests.proxy_fixtures import anthropic_client, routing_events
+from tests.proxy_server import ServerThread
 
 
 def test_project_dir_and_harness_detection() -> None:
@@ -63,3 +65,18 @@ async def test_a_busy_database_delays_events_without_losing_them_or_blocking(
     assert len(await recorder.recent(10)) == 3  # kept, and written once the lock was gone
     await recorder.stop()
     store.close()
+
+
+def test_claude_code_2_1_project_folder_is_found(server: ServerThread) -> None:
+    system = (
+        "You are Claude Code, Anthropic's official CLI for Claude.\n<env>\n"
+        "Primary working directory: /home/dev/shop\nIs directory a git repo: Yes\n"
+        "Platform: linux\n</env>"
+    )
+    anthropic_client(server).messages.create(
+        model="cloud",
+        max_tokens=5,
+        system=system,
+        messages=[{"role": "user", "content": "hi"}],
+    )
+    assert routing_events(server)[0]["project_dir"] == "/home/dev/shop"

@@ -182,3 +182,19 @@ def test_models_and_dashboard_api(server: ServerThread) -> None:
     ]
     assert httpx.get(f"{server.url}/api/inference-status").json()["busy"] is False
     assert httpx.get(f"{server.url}/api/routing-events", params={"limit": "x"}).status_code == 422
+
+
+@pytest.mark.parametrize("name", ["a\u0000b", "a\r\nx-evil: 1", "tab\there", "m" * 1_000_000])
+def test_model_names_are_checked_before_any_upstream(
+    server: ServerThread, cloud: FakeLLM, local: FakeLLM, name: str
+) -> None:
+    with pytest.raises(openai.BadRequestError, match="printable characters"):
+        openai_client(server).chat.completions.create(
+            model=name, messages=[{"role": "user", "content": "hi"}]
+        )
+    with pytest.raises(anthropic.BadRequestError, match="printable characters"):
+        anthropic_client(server).messages.create(
+            model=name, max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+        )
+    assert cloud.requests == [] and local.requests == []
+    assert httpx.get(f"{server.url}/health").status_code == 200
