@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import httpx
@@ -178,7 +179,7 @@ def test_a_client_disconnect_is_not_an_upstream_failure(
     assert cloud.disconnects == 1
 
 
-_STREAM_BODIES = {
+_STREAM_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
     "openai": ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}]}),
     "anthropic": (
         "/v1/messages",
