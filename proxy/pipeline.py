@@ -173,9 +173,12 @@ class ProxyService:
                 failures.append(f"{upstream.name} circuit breaker open")
                 continue
             trace.set(upstream=upstream.name, model=attempt.model)
-            payload = self._payload(
-                protocol, body, chat_view, upstream, attempt.model, decision.mode
-            )
+            try:
+                payload = self._payload(
+                    protocol, body, chat_view, upstream, attempt.model, decision.mode
+                )
+            except orjson.JSONEncodeError:  # orjson writes at most 254 levels of nesting
+                return self._fail(trace, protocol, 400, "request body is nested too deeply")
             self.in_flight[upstream.name] += 1
             try:
                 opened = await upstream.open(

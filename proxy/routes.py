@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from proxy import validate
 from proxy.errors import error_response
 from proxy.events import EventRecorder
 from proxy.pipeline import ProxyService
@@ -86,8 +87,11 @@ def proxy_routes(service: ProxyService, events: EventRecorder | None) -> list[Ba
             try:
                 body = await _read_json(request, limit)
                 _validate(protocol, body)
+                validate.check(protocol, body)
             except _BadRequest as exc:
                 return error_response(protocol, exc.status, str(exc))
+            except validate.Malformed as exc:
+                return error_response(protocol, 400, str(exc))
             return await service.handle(protocol, body, dict(request.headers))
 
         return handler
