@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import orjson
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 import prompts
 from proxy.classifier import build_classifier
 from proxy.errors import error_response
 from proxy.events import EventRecorder, harness_of, project_dir_of
+from proxy.lease import Lease, LeasedStream
 from proxy.model_server import ModelServer
 from proxy.privacy import PrivacyGuard
 from proxy.rewrite import rewrite
@@ -53,6 +56,10 @@ class _Trace:
 
     fields: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def __post_init__(self) -> None:
+        self.fields["id"] = self.request_id  # the routing event's id: logs name it
 
     def set(self, **values: Any) -> None:
         self.fields.update(values)
@@ -114,6 +121,20 @@ class ProxyService:
         self, protocol: Protocol, body: dict[str, Any], headers: dict[str, str]
     ) -> Response:
         trace = _Trace()
+        try:
+            return await self._handle(protocol, body, headers, trace)
+        except asyncio.CancelledError:
+            # The client left before an answer (routes.py cancels on disconnect): the upstream
+            # call was cancelled with it, and its lease released.
+            self._record(trace, status="client_cancelled", http_status=499)
+            log.info(
+                "[%s] the client left before the answer; upstream call cancelled", trace.request_id
+            )
+            raise
+
+    async def _handle(
+        self, protocol: Protocol, body: dict[str, Any], headers: dict[str, str], trace: _Trace
+    ) -> Response:
         chat_view, names = self._chat_view(protocol, body)
         features = Features.of(chat_view, conversation_key(body, chat_view, headers))
         # Where the project lives: Claude Code says it in the system prompt, Codex in an
@@ -165,11 +186,14 @@ class ProxyService:
             attempts.append(_Attempt(self.local, fallback_model))
 
         failures: list[str] = []
+        breaker_open = False
         for attempt in attempts:
             upstream = attempt.upstream
             if failures:
                 trace.set(fallback=True, fallback_reason="; ".join(failures))
+                log.warning("[%s] falling back: %s", trace.request_id, "; ".join(failures))
             if not upstream.breaker.allow():
+                breaker_open = True
                 failures.append(f"{upstream.name} circuit breaker open")
                 continue
             trace.set(upstream=upstream.name, model=attempt.model)
@@ -178,48 +202,58 @@ class ProxyService:
                     protocol, body, chat_view, upstream, attempt.model, decision.mode
                 )
             except orjson.JSONEncodeError:  # orjson writes at most 254 levels of nesting
+                upstream.breaker.release()
                 return self._fail(trace, protocol, 400, "request body is nested too deeply")
-            self.in_flight[upstream.name] += 1
+            lease = Lease(upstream.name, upstream.breaker, self.in_flight)
             try:
                 opened = await upstream.open(
                     payload, self._passthrough_headers(protocol, upstream, headers)
                 )
             except UpstreamFailure as exc:
-                self.in_flight[upstream.name] -= 1
-                upstream.breaker.record_failure(str(exc))
+                lease.failed(str(exc))
+                lease.close()
                 failures.append(str(exc))
                 continue
             except UpstreamClientError as exc:
-                self.in_flight[upstream.name] -= 1
-                upstream.breaker.record_success()  # it answered: the request was at fault
+                lease.succeeded()  # it answered: the request was at fault
+                lease.close()
                 return self._client_error(trace, protocol, upstream.protocol, exc)
             except BaseException:
-                self.in_flight[upstream.name] -= 1
-                upstream.breaker.release()
+                lease.close()  # cancelled (the client left): no verdict
                 raise
             trace.set(first_byte_ms=opened.first_byte_ms)
             stream_adapter = adapter(upstream.protocol, protocol, body, names, attempt.model)
             if stream:
-                return StreamingResponse(
-                    self._stream(opened, upstream, stream_adapter, trace),
+                return LeasedStream(
+                    self._stream(opened, upstream, lease, stream_adapter, trace),
+                    lease=lease,
+                    on_abandoned=functools.partial(self._abandoned, trace, opened),
                     media_type="text/event-stream",
                     headers={**SSE_HEADERS, **self._route_headers(trace)},
                 )
             try:
-                return await self._whole(
+                response = await self._whole(
                     protocol, opened, upstream, body, names, attempt.model, trace
                 )
+                lease.succeeded()
+                return response
             except UpstreamFailure as exc:
-                upstream.breaker.record_failure(str(exc))
+                lease.failed(str(exc))
                 failures.append(str(exc))
             finally:
-                self.in_flight[upstream.name] -= 1
+                lease.close()
         return self._fail(
             trace,
             protocol,
-            503 if any("breaker" in f for f in failures) else 502,
+            503 if breaker_open else 502,
             "no upstream could answer: " + "; ".join(failures),
         )
+
+    async def _abandoned(self, trace: _Trace, opened: Opened) -> None:
+        """The client left before its stream started: close the upstream's answer, record it."""
+        self._record(trace, status="client_cancelled", http_status=499)
+        with contextlib.suppress(Exception):
+            await opened.response.aclose()
 
     def _excerpt(self, text: str) -> str:
         excerpt = text[:300]
@@ -314,7 +348,6 @@ class ProxyService:
             raise UpstreamFailure(
                 "malformed", f"{upstream.name}: answer is not JSON: {raw[:120]!r}"
             ) from None
-        upstream.breaker.record_success()
         if upstream.protocol == protocol:
             content = raw  # untouched
             usage = data.get("usage") or {}
@@ -339,7 +372,12 @@ class ProxyService:
         return Response(content, media_type="application/json", headers=self._route_headers(trace))
 
     async def _stream(
-        self, opened: Opened, upstream: Upstream, stream_adapter: StreamAdapter, trace: _Trace
+        self,
+        opened: Opened,
+        upstream: Upstream,
+        lease: Lease,
+        stream_adapter: StreamAdapter,
+        trace: _Trace,
     ) -> AsyncIterator[bytes]:
         timeouts = self.settings.timeouts
         pending: asyncio.Task[bytes] | None = None
@@ -390,22 +428,21 @@ class ProxyService:
             if tail:
                 yield tail
             outcome = "ok"
-            upstream.breaker.record_success()
+            lease.succeeded()
         except (UpstreamFailure, MalformedStream, UpstreamStreamError, httpx.HTTPError) as exc:
             outcome, error = "upstream_error", str(exc) or type(exc).__name__
-            upstream.breaker.record_failure(error)
+            lease.failed(error)
+            log.warning("[%s] %s stream failed: %s", trace.request_id, upstream.name, error)
             yield stream_adapter.error(error)
         finally:
             if pending is not None:
                 pending.cancel()
             if outcome == "client_closed" and stream_adapter.complete:
                 outcome = "ok"  # the client read the last event and hung up first
-                upstream.breaker.record_success()
-            elif outcome == "client_closed":
-                upstream.breaker.release()  # the client left; the upstream did nothing wrong
+                lease.succeeded()
+            lease.close()  # the client left mid-stream: no verdict, the probe slot is freed
             with contextlib.suppress(Exception):
                 await opened.response.aclose()
-            self.in_flight[upstream.name] -= 1
             self._record(
                 trace,
                 status=outcome,

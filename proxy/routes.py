@@ -6,6 +6,9 @@ validates what it needs and answers errors in the client's own protocol's shape.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Awaitable
 from typing import Any
 
 import orjson
@@ -79,6 +82,31 @@ def _validate(protocol: Protocol, body: dict[str, Any]) -> None:
         raise _BadRequest(400, "stream must be true or false")
 
 
+async def _client_left(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _unless_client_leaves(request: Request, work: Awaitable[Response]) -> Response:
+    """Until the answer starts, a client that disconnects cancels the work (and with it the
+    upstream request: nobody would read it, and the cloud would bill it)."""
+    answer = asyncio.ensure_future(work)
+    left = asyncio.ensure_future(_client_left(request))
+    try:
+        await asyncio.wait({answer, left}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        answer.cancel()
+        raise
+    finally:
+        left.cancel()
+    if answer.done():
+        return answer.result()
+    answer.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await answer
+    return Response(status_code=499)  # nobody is there to read it
+
+
 def proxy_routes(service: ProxyService, events: EventRecorder | None) -> list[BaseRoute]:
     limit = service.settings.max_body_bytes
 
@@ -92,7 +120,9 @@ def proxy_routes(service: ProxyService, events: EventRecorder | None) -> list[Ba
                 return error_response(protocol, exc.status, str(exc))
             except validate.Malformed as exc:
                 return error_response(protocol, 400, str(exc))
-            return await service.handle(protocol, body, dict(request.headers))
+            return await _unless_client_leaves(
+                request, service.handle(protocol, body, dict(request.headers))
+            )
 
         return handler
 

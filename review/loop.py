@@ -315,6 +315,12 @@ class ReviewService:
             if outcome.verdict is None:
                 session.status = ESCALATED
                 session.escalation_reason = f"reviewer error: {row.error}"
+                log.warning(
+                    "review of %s round %d: reviewer error, escalated: %s",
+                    session.task_id,
+                    row.iteration,
+                    row.error,
+                )
             else:
                 session.status = outcome.verdict.status
                 session.escalation_reason = None
@@ -324,6 +330,9 @@ class ReviewService:
                 elif rows.judged_rounds(db, session) >= session.max_iterations:
                     session.status = ESCALATED
                     session.escalation_reason = f"no approval after {session.max_iterations} rounds"
+                    log.warning(
+                        "review of %s escalated: %s", session.task_id, session.escalation_reason
+                    )
             session.updated_at = utcnow()
             db.add(session)
             return self._result(session, row)

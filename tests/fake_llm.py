@@ -10,6 +10,8 @@ stream after its first chunk until the test releases it.
 from __future__ import annotations
 
 import json
+import select
+import socket
 import threading
 import time
 from collections import deque
@@ -165,9 +167,19 @@ def _handler_for(llm: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 self._json(200, whole)
 
         def _wait(self, seconds: float) -> None:
+            """Hold the answer back until released, or until the client hangs up (counted)."""
             deadline = time.monotonic() + seconds
             while not llm.release.is_set() and time.monotonic() < deadline:
-                time.sleep(0.02)
+                readable, _, _ = select.select([self.connection], [], [], 0.02)
+                if readable:
+                    try:
+                        data = self.connection.recv(1, socket.MSG_PEEK)
+                    except OSError:
+                        data = b""
+                    if not data:
+                        with llm._lock:
+                            llm.disconnects += 1
+                        return
 
         def _json(self, status: int, data: Any) -> None:
             self._send(status, json.dumps(data).encode(), "application/json")

@@ -232,3 +232,63 @@ def test_sdk_clients_see_the_cut_stream_as_an_error(server: ServerThread, cloud:
         ) as stream,
     ):
         stream.get_final_message()
+
+
+def _poll(condition: Any, what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream-before-first-byte"])
+def test_a_client_that_gives_up_cancels_the_upstream_call(
+    server: ServerThread, cloud: FakeLLM, stream: bool
+) -> None:
+    service = server.app.state.proxy.service
+    for _ in range(3):
+        cloud.script(Reply(hang=True))
+    for _ in range(3):
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(
+                f"{server.url}/v1/chat/completions",
+                json={
+                    "model": "cloud",
+                    "stream": stream,
+                    "messages": [{"role": "user", "content": "x"}],
+                },
+                timeout=httpx.Timeout(5, read=0.3),
+            )
+    # Each upstream request was closed (the cloud stops, and bills nothing more)...
+    _poll(lambda: cloud.disconnects == 3, "the upstream requests were not cancelled")
+    _poll(lambda: service.in_flight["cloud"] == 0, "in-flight count not freed")
+    # ...recorded as cancelled by the client, not against the upstream.
+    _poll(lambda: len(routing_events(server)) == 3, "events not recorded")
+    assert {e["status"] for e in routing_events(server)} == {"client_cancelled"}
+    assert service.cloud.breaker.consecutive_failures == 0
+    assert service.cloud.breaker.state == "closed"
+
+
+def test_a_cancelled_probe_frees_the_half_open_slot(tmp_path: Path, cloud: FakeLLM) -> None:
+    settings = proxy_settings(tmp_path, cloud, None)
+    settings.proxy.breaker.failures = 1
+    settings.proxy.breaker.cooldown_s = 0.2
+    s = ServerThread(settings).start()
+    try:
+        breaker = s.app.state.proxy.service.cloud.breaker
+        body = {"model": "cloud", "messages": [{"role": "user", "content": "x"}]}
+        cloud.script(Reply(status=500, raw_body="down"))
+        assert httpx.post(f"{s.url}/v1/chat/completions", json=body).status_code == 502
+        assert breaker.state == "open"
+        _poll(lambda: breaker.retry_in_s() == 0, "cooldown never ended")
+        cloud.script(Reply(hang=True))  # the probe: its client gives up
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(
+                f"{s.url}/v1/chat/completions", json=body, timeout=httpx.Timeout(5, read=0.3)
+            )
+        _poll(lambda: cloud.disconnects == 1, "the probe was not cancelled")
+        # The next request may probe again: the slot was freed, and the upstream is fine.
+        ok = httpx.post(f"{s.url}/v1/chat/completions", json=body)
+        assert ok.status_code == 200 and breaker.state == "closed"
+    finally:
+        s.stop()
