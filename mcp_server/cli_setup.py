@@ -115,6 +115,8 @@ After=network.target
 ExecStart={exe} serve{config}
 Restart=on-failure
 RestartSec=3
+# systemd's default soft limit (1024 open files) is less than a busy proxy needs.
+LimitNOFILE=65536
 
 [Install]
 WantedBy=default.target

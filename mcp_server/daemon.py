@@ -111,6 +111,24 @@ def build_app(settings: Settings) -> FastAPI:
     return app
 
 
+def raise_open_files_limit() -> None:
+    """Every proxied request holds two sockets: lift the soft limit on open files to the hard
+    one (1024 by default under systemd and most shells, far below what a busy proxy needs)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = max(soft, 1 << 20)
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            log.info("open files limit raised from %d to %d", soft, hard)
+        except (ValueError, OSError) as exc:
+            log.warning("could not raise the open files limit from %d: %s", soft, exc)
+
+
 class RemoteBindRefused(RuntimeError):
     pass
 
@@ -122,6 +140,7 @@ def serve(settings: Settings) -> None:
             "the ops endpoints to the network. Set server.allow_remote: true to do it anyway; "
             "every request must then carry the admin token (see `brainrouter token`)."
         )
+    raise_open_files_limit()
     app = build_app(settings)
     config = uvicorn.Config(
         app,

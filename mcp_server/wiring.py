@@ -128,7 +128,11 @@ class ProxyRuntime:
             )
             proxy = proxy.model_copy(update={"local": local})
         timeouts = proxy.timeouts
-        limits = httpx.Limits(max_connections=512, max_keepalive_connections=128)
+        # Two upstreams share the pool; each is admitted up to proxy.max_connections (lease.py).
+        connections = proxy.max_connections * 2
+        limits = httpx.Limits(
+            max_connections=connections, max_keepalive_connections=min(connections, 256)
+        )
         # httpcore's pool scans every pooled connection (a select() each) for every request,
         # which caps a busy proxy at a few hundred requests/s; aiohttp's pool does not.
         self.http = httpx.AsyncClient(

@@ -7,6 +7,7 @@ breaker's probe slot.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterable, Awaitable, Callable, MutableMapping
 from typing import Any, Literal
@@ -23,10 +24,15 @@ Verdict = Literal["ok", "failed", "none"]
 
 class Lease:
     def __init__(
-        self, name: str, breaker: CircuitBreaker, in_flight: MutableMapping[str, int]
+        self,
+        name: str,
+        breaker: CircuitBreaker,
+        in_flight: MutableMapping[str, int],
+        slots: asyncio.Semaphore | None = None,
     ) -> None:
         self.name = name
         self._breaker = breaker
+        self._slots = slots  # an admitted connection slot, given back on close
         self._in_flight = in_flight
         self._in_flight[name] += 1
         self.verdict: Verdict = "none"
@@ -59,6 +65,8 @@ class Lease:
             return
         self.closed = True
         self._in_flight[self.name] -= 1
+        if self._slots is not None:
+            self._slots.release()
         if self.verdict == "none":
             self._breaker.release()
 

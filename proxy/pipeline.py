@@ -38,9 +38,16 @@ from proxy.streams import MalformedStream, StreamAdapter, adapter
 from proxy.translate import anthropic, responses, to_chat
 from proxy.translate.to_chat import UpstreamStreamError
 from proxy.translate.upstream_requests import request_for
-from proxy.upstream import Opened, Upstream, UpstreamClientError, UpstreamFailure
+from proxy.upstream import (
+    Opened,
+    ProxySaturated,
+    Upstream,
+    UpstreamClientError,
+    UpstreamFailure,
+)
 
 log = logging.getLogger("brainrouter.proxy")
+_RETRY_AFTER_S = 2
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
@@ -204,11 +211,21 @@ class ProxyService:
             except orjson.JSONEncodeError:  # orjson writes at most 254 levels of nesting
                 upstream.breaker.release()
                 return self._fail(trace, protocol, 400, "request body is nested too deeply")
-            lease = Lease(upstream.name, upstream.breaker, self.in_flight)
+            if not await upstream.admit():
+                upstream.breaker.release()
+                return self._saturated(
+                    trace,
+                    protocol,
+                    f"{upstream.max_connections} {upstream.name} requests in flight",
+                )
+            lease = Lease(upstream.name, upstream.breaker, self.in_flight, upstream.slots)
             try:
                 opened = await upstream.open(
                     payload, self._passthrough_headers(protocol, upstream, headers)
                 )
+            except ProxySaturated as exc:
+                lease.close()
+                return self._saturated(trace, protocol, str(exc))
             except UpstreamFailure as exc:
                 lease.failed(str(exc))
                 lease.close()
@@ -469,6 +486,12 @@ class ProxyService:
         except (ValueError, AttributeError):
             message = exc.body.decode(errors="replace")[:500]
         return self._fail(trace, protocol, exc.status, f"upstream refused the request: {message}")
+
+    def _saturated(self, trace: _Trace, protocol: Protocol, why: str) -> Response:
+        message = f"brainrouter is saturated ({why}); retry in a few seconds"
+        log.warning("[%s] %s", trace.request_id, message)
+        self._record(trace, status="saturated", http_status=503, error=message)
+        return error_response(protocol, 503, message, retry_after_s=_RETRY_AFTER_S)
 
     def _fail(self, trace: _Trace, protocol: Protocol, status: int, message: str) -> Response:
         self._record(trace, status="error", http_status=status, error=message)

@@ -145,6 +145,12 @@ class ProxySettings(BaseModel):
         default=None, description="Replaces prompts/local_system.md"
     )
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    max_connections: int = Field(
+        default=512,
+        ge=1,
+        description="Upstream connections at once, per upstream; past it a request waits "
+        "up to timeouts.connect_s, then gets a 503 with retry-after",
+    )
     privacy: Literal["redact", "local", "block", "off"] = Field(
         default="redact",
         description="Secrets in a request bound for the cloud: redact them, keep the request "

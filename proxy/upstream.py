@@ -8,6 +8,7 @@ caller may fall back on. After the first byte the answer is committed to the cli
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import time
 from collections.abc import AsyncIterator
@@ -39,6 +40,11 @@ class UpstreamFailure(Exception):
         self.status = status
 
 
+class ProxySaturated(Exception):
+    """The proxy itself is out of a resource (connection slots, file descriptors): not the
+    upstream's fault, so no breaker hears of it; the client is told to retry."""
+
+
 class UpstreamClientError(Exception):
     """The upstream refused the request itself (4xx other than 429): not retried elsewhere."""
 
@@ -59,6 +65,15 @@ class Opened:
     first_byte_ms: float
 
 
+def _out_of_files(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.EMFILE, errno.ENFILE):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 class Upstream:
     def __init__(
         self,
@@ -67,12 +82,15 @@ class Upstream:
         client: httpx.AsyncClient,
         timeouts: TimeoutSettings,
         breaker: CircuitBreaker,
+        max_connections: int = 512,
     ) -> None:
         self.name = name
         self.settings = settings
         self.client = client
         self.timeouts = timeouts
         self.breaker = breaker
+        self.slots = asyncio.Semaphore(max_connections)
+        self.max_connections = max_connections
         self.last_latency_ms: float | None = None
         self._models: tuple[float, list[str]] | None = None
 
@@ -85,7 +103,16 @@ class Upstream:
         proxy: ProxySettings,
     ) -> Upstream:
         breaker = CircuitBreaker(proxy.breaker.failures, proxy.breaker.cooldown_s)
-        return cls(name, settings, client, proxy.timeouts, breaker)
+        return cls(name, settings, client, proxy.timeouts, breaker, proxy.max_connections)
+
+    async def admit(self) -> bool:
+        """A connection slot, waiting at most the connect timeout; False when the proxy is
+        saturated (the pool is the proxy's limit, not the upstream's)."""
+        try:
+            await asyncio.wait_for(self.slots.acquire(), self.timeouts.connect_s)
+        except TimeoutError:
+            return False
+        return True
 
     @property
     def configured(self) -> bool:
@@ -130,6 +157,8 @@ class Upstream:
             ) from None
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             cause = exc.__cause__ or exc
+            if _out_of_files(exc):
+                raise ProxySaturated(f"brainrouter is out of file descriptors ({cause})") from None
             raise UpstreamFailure("connect", f"{self.name}: cannot connect ({cause})") from None
         except httpx.TimeoutException as exc:
             raise UpstreamFailure("timeout", f"{self.name}: {type(exc).__name__}") from None

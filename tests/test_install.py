@@ -263,6 +263,7 @@ def test_service_unit_and_doctor(tmp_path: Path) -> None:
     assert made.returncode == 0, made.stderr
     unit = Path(env["XDG_CONFIG_HOME"]) / "systemd" / "user" / "brainrouter.service"
     assert "ExecStart=" in unit.read_text() and " serve" in unit.read_text()
+    assert "LimitNOFILE=65536" in unit.read_text()
     assert "enable-linger" in made.stdout
     subprocess.run(
         [BRAINROUTER, "service", "uninstall", "--no-start"], check=True, env=env, timeout=60

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -292,3 +293,50 @@ def test_a_cancelled_probe_frees_the_half_open_slot(tmp_path: Path, cloud: FakeL
         assert ok.status_code == 200 and breaker.state == "closed"
     finally:
         s.stop()
+
+
+def test_a_saturated_proxy_says_so_and_blames_no_upstream(
+    tmp_path: Path, cloud: FakeLLM, local: FakeLLM
+) -> None:
+    settings = proxy_settings(tmp_path, cloud, local, max_connections=2)
+    settings.proxy.timeouts.connect_s = 0.3
+    s = ServerThread(settings).start()
+    try:
+        for _ in range(2):
+            cloud.script(Reply(hang=True))
+        body = {"model": "cloud", "messages": [{"role": "user", "content": "x"}]}
+
+        def slow() -> None:
+            with contextlib.suppress(httpx.ReadTimeout):
+                httpx.post(
+                    f"{s.url}/v1/chat/completions", json=body, timeout=httpx.Timeout(5, read=3)
+                )
+
+        holders = [threading.Thread(target=slow) for _ in range(2)]
+        for t in holders:
+            t.start()
+        _poll(lambda: len(cloud.requests) == 2, "the two slots were not taken")
+        refused = httpx.post(f"{s.url}/v1/chat/completions", json=body)
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "2"
+        assert "saturated" in refused.json()["error"]["message"]
+        service = s.app.state.proxy.service
+        assert service.cloud.breaker.state == "closed"
+        assert service.cloud.breaker.consecutive_failures == 0
+        assert len(cloud.requests) == 2 and local.requests == []  # no fallback: it is ours
+        cloud.release.set()
+        for t in holders:
+            t.join(10)
+    finally:
+        s.stop()
+
+
+def test_out_of_file_descriptors_is_the_proxys_own_limit() -> None:
+    import errno
+
+    from proxy.upstream import _out_of_files
+
+    cause = OSError(errno.EMFILE, "Too many open files")
+    wrapped = httpx.ConnectError("cannot connect")
+    wrapped.__cause__ = cause
+    assert _out_of_files(wrapped)
+    assert not _out_of_files(httpx.ConnectError("refused"))
