@@ -370,7 +370,7 @@ def test_review_config_is_validated_and_survives_a_restart(
 def test_serve_raises_the_open_files_limit(tmp_path: Path, fake_llm: FakeLLM) -> None:
     import resource
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard <= 256:
         pytest.skip(f"the hard limit here is {hard}")
 
