@@ -24,7 +24,7 @@ from proxy.events import EventRecorder, harness_of, project_dir_of
 from proxy.lease import Lease, LeasedStream
 from proxy.model_server import ModelServer
 from proxy.privacy import PrivacyGuard
-from proxy.rewrite import rewrite
+from proxy.rewrite import fold_system, rewrite
 from proxy.routing import (
     Classifier,
     Features,
@@ -322,13 +322,21 @@ class ProxyService:
             and self.settings.local_rewrite
             and (mode in ("local",) or (mode == "auto" and self.settings.local_rewrite_auto))
         )
+        fold = upstream.protocol == "openai" and upstream.settings.system_first
         if upstream.protocol == protocol:
             out = {**body, "model": model}
-            return orjson.dumps(rewrite(protocol, out, self.lean_prompt) if lean else out)
+            out = rewrite(protocol, out, self.lean_prompt) if lean else out
+            if fold:
+                out["messages"] = fold_system(out.get("messages") or [])
+            return orjson.dumps(out)
         chat = {**chat_view, "model": model}
         if lean:
             chat = rewrite("openai", chat, self.lean_prompt)
-        return orjson.dumps(request_for(upstream.protocol, chat))
+        if fold:
+            chat["messages"] = fold_system(chat.get("messages") or [])
+        return orjson.dumps(
+            request_for(upstream.protocol, chat, upstream.settings.max_output_tokens)
+        )
 
     @staticmethod
     def _passthrough_headers(

@@ -33,3 +33,25 @@ def rewrite(protocol: Protocol, body: dict[str, Any], lean_prompt: str) -> dict[
         ]
         body["messages"] = [{"role": "system", "content": lean_prompt}, *messages]
     return body
+
+
+def fold_system(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Chat messages with every system (or developer) message moved into one leading system
+    message: many local chat templates (llama.cpp's among them) refuse a system message after
+    the conversation started, which Claude Code sends."""
+    system_at = [i for i, m in enumerate(messages) if m.get("role") in ("system", "developer")]
+    if system_at in ([], [0]):
+        return messages
+    texts = [text for i in system_at if (text := _text_parts(messages[i].get("content")))]
+    rest = [m for i, m in enumerate(messages) if i not in set(system_at)]
+    return ([{"role": "system", "content": "\n\n".join(texts)}] if texts else []) + rest
+
+
+def _text_parts(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return "" if content is None else str(content)
+    return "\n".join(
+        str(part.get("text", "")) for part in content if isinstance(part, dict) and "text" in part
+    )

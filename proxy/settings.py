@@ -29,11 +29,23 @@ class UpstreamSettings(BaseModel):
     api_key_env: str | None = Field(default=None, description="Env var holding the API key")
     model: str | None = Field(default=None, description="Model sent for model=cloud / model=local")
     models: list[str] = Field(default_factory=list, description="Concrete model names served here")
+    system_first: bool = Field(
+        default=False,
+        description="Move every system message to the front (chat upstreams whose templates "
+        "refuse one mid-conversation)",
+    )
+    max_output_tokens: int = Field(
+        default=16_384,
+        ge=1,
+        description="The model's output limit: sent as max_tokens to an Anthropic upstream when "
+        "the client set none (Anthropic requires one)",
+    )
 
     _check_url = field_validator("base_url")(classmethod(lambda cls, v: _url(v)))
 
 
 class LocalUpstreamSettings(UpstreamSettings):
+    system_first: bool = True  # llama.cpp's chat templates want system text first
     fallback_model: str | None = Field(
         default=None, description="Model that takes over when the cloud fails (default: model)"
     )

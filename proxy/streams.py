@@ -155,12 +155,17 @@ class Passthrough:
 
 
 class _ChatEncoder:
-    """The client speaks chat completions: chunks are encoded as they are."""
+    """The client speaks chat completions: chunks are encoded as they are; usage only when
+    the client asked for it (stream_options.include_usage), as OpenAI does."""
 
-    def __init__(self) -> None:
-        self.chunks = 0
+    def __init__(self, include_usage: bool) -> None:
+        self.include_usage = include_usage
 
     def feed(self, chunk: dict[str, Any]) -> bytes:
+        if not self.include_usage and "usage" in chunk:
+            if not chunk.get("choices"):
+                return b""
+            chunk = {k: v for k, v in chunk.items() if k != "usage"}
         return encode(chunk)
 
     def finish(self) -> bytes:
@@ -187,7 +192,10 @@ class Translating:
         elif client == "responses":
             self.client = StreamFromChat(body, names, model)
         else:
-            self.client = _ChatEncoder()
+            options = body.get("stream_options")
+            self.client = _ChatEncoder(
+                isinstance(options, dict) and options.get("include_usage") is True
+            )
         self.at_boundary = True
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None

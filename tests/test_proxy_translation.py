@@ -334,3 +334,77 @@ def test_responses_passthrough_and_translation_to_a_responses_upstream(
         assert cloud.paths[-1] == "/v1/responses"
     finally:
         s.stop()
+
+
+@pytest.mark.parametrize("include_usage", [False, True])
+def test_chat_streams_carry_usage_only_when_asked(
+    tmp_path: Path, cloud: FakeLLM, include_usage: bool
+) -> None:
+    s = ServerThread(proxy_settings(tmp_path, cloud, None, cloud={"protocol": "anthropic"})).start()
+    try:
+        body: dict[str, Any] = {
+            "model": "cloud",
+            "stream": True,
+            "messages": [{"role": "user", "content": "hi"}],
+        }
+        if include_usage:
+            body["stream_options"] = {"include_usage": True}
+        with httpx.stream("POST", f"{s.url}/v1/chat/completions", json=body) as response:
+            chunks = [
+                json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: {")
+            ]
+        with_usage = [c for c in chunks if c.get("usage")]
+        if include_usage:
+            assert with_usage and with_usage[-1]["choices"] == []
+        else:
+            assert with_usage == []
+        assert any(c["choices"] and c["choices"][0].get("finish_reason") for c in chunks)
+    finally:
+        s.stop()
+
+
+def test_no_client_limit_gets_the_configured_model_limit_not_4096(
+    tmp_path: Path, cloud: FakeLLM
+) -> None:
+    settings = proxy_settings(
+        tmp_path, cloud, None, cloud={"protocol": "anthropic", "max_output_tokens": 64000}
+    )
+    s = ServerThread(settings).start()
+    try:
+        openai_client(s).chat.completions.create(
+            model="cloud", messages=[{"role": "user", "content": "write a long essay"}]
+        )
+        openai_client(s).responses.create(model="cloud", input="write a long essay")
+        assert [r["max_tokens"] for r in cloud.requests] == [64000, 64000]
+        openai_client(s).chat.completions.create(
+            model="cloud", max_tokens=100, messages=[{"role": "user", "content": "short"}]
+        )
+        assert cloud.requests[-1]["max_tokens"] == 100
+    finally:
+        s.stop()
+
+
+def test_a_mid_conversation_system_message_is_folded_for_the_local_chat_upstream(
+    tmp_path: Path, cloud: FakeLLM, local: FakeLLM
+) -> None:
+    settings = proxy_settings(tmp_path, cloud, local, local_rewrite=False)
+    s = ServerThread(settings).start()
+    try:
+        messages: Any = [
+            {"role": "user", "content": "fix it"},
+            {"role": "assistant", "content": "ok"},
+            {"role": "system", "content": "Reminder: be brief."},
+            {"role": "user", "content": "go on"},
+        ]
+        anthropic_client(s).messages.create(
+            model="local", max_tokens=20, system="You are a coding agent.", messages=messages
+        )
+        sent = local.requests[-1]["messages"]
+        assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
+        assert "Reminder: be brief." in sent[0]["content"]
+        anthropic_client(s).messages.create(
+            model="cloud", max_tokens=20, system="You are a coding agent.", messages=messages
+        )
+        assert [m["role"] for m in cloud.requests[-1]["messages"]].count("system") == 2  # as sent
+    finally:
+        s.stop()

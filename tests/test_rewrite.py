@@ -54,3 +54,23 @@ def test_responses_rewrite() -> None:
     )
     assert out["instructions"] == LEAN
     assert [i.get("role", i["type"]) for i in out["input"]] == ["user", "function_call_output"]
+
+
+def test_system_messages_are_folded_to_the_front() -> None:
+    from proxy.rewrite import fold_system
+
+    messages = [
+        {"role": "system", "content": "You are a coding agent."},
+        {"role": "user", "content": "fix the bug"},
+        {"role": "assistant", "content": "looking"},
+        {"role": "system", "content": [{"type": "text", "text": "Reminder: be brief."}]},
+        {"role": "user", "content": "go on"},
+    ]
+    folded = fold_system(messages)
+    assert folded[0] == {
+        "role": "system",
+        "content": "You are a coding agent.\n\nReminder: be brief.",
+    }
+    assert [m["role"] for m in folded] == ["system", "user", "assistant", "user"]
+    plain = messages[:3]
+    assert fold_system(plain) is plain  # nothing to move: untouched

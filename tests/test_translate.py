@@ -219,7 +219,7 @@ def test_chat_to_anthropic_request_alternates_roles() -> None:
     )
     assert (
         body["system"] == "s"
-        and body["max_tokens"] == 4096
+        and body["max_tokens"] == 16384
         and body["tool_choice"] == {"type": "any"}
     )
     assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]

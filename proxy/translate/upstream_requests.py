@@ -42,7 +42,12 @@ def _anthropic_content(content: Any) -> list[dict[str, Any]]:
     return blocks
 
 
-def chat_to_anthropic_request(chat: dict[str, Any]) -> dict[str, Any]:
+DEFAULT_MAX_TOKENS = 16_384
+
+
+def chat_to_anthropic_request(
+    chat: dict[str, Any], max_tokens: int = DEFAULT_MAX_TOKENS
+) -> dict[str, Any]:
     system: list[str] = []
     messages: list[dict[str, Any]] = []
 
@@ -89,7 +94,8 @@ def chat_to_anthropic_request(chat: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": chat.get("model"),
         "messages": messages,
-        "max_tokens": chat.get("max_tokens") or chat.get("max_completion_tokens") or 4096,
+        # Anthropic requires a limit; a client that set none gets the model's own (config).
+        "max_tokens": chat.get("max_tokens") or chat.get("max_completion_tokens") or max_tokens,
     }
     if system:
         body["system"] = "\n\n".join(system)
@@ -201,9 +207,11 @@ def chat_to_responses_request(chat: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def request_for(upstream: Protocol, chat: dict[str, Any]) -> dict[str, Any]:
+def request_for(
+    upstream: Protocol, chat: dict[str, Any], max_tokens: int = DEFAULT_MAX_TOKENS
+) -> dict[str, Any]:
     if upstream == "anthropic":
-        return chat_to_anthropic_request(chat)
+        return chat_to_anthropic_request(chat, max_tokens)
     if upstream == "responses":
         return chat_to_responses_request(chat)
     return chat
