@@ -40,6 +40,38 @@ def _hex_address(host: str, port: int, family: int) -> str:
     return "".join(f"{word:08X}" for word in words) + f":{port:04X}"
 
 
+_NETLINK_SOCK_DIAG = 4
+_SOCK_DIAG_BY_FAMILY = 20
+_NLM_F_REQUEST = 1
+_NLMSG_ERROR = 2
+_ALL_STATES = 0xFFFFFFFF
+_NO_COOKIE = (0xFFFFFFFF, 0xFFFFFFFF)
+_UID_OFFSET = 16 + 64  # nlmsghdr, then inet_diag_msg's family..id, expires, queues
+
+
+def _diag_uid(family: int, theirs: tuple[str, int], ours: tuple[str, int]) -> int | None:
+    """Ask the kernel (sock_diag) who owns the TCP socket at `theirs` connected to `ours`."""
+
+    def address(host: str) -> bytes:
+        return socket.inet_pton(family, host).ljust(16, b"\0")
+
+    sockid = (
+        struct.pack("!HH", theirs[1], ours[1])
+        + address(theirs[0])
+        + address(ours[0])
+        + struct.pack("=III", 0, *_NO_COOKIE)
+    )
+    request = struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 0, 0, _ALL_STATES) + sockid
+    header = struct.pack("=IHHII", 16 + len(request), _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST, 1, 0)
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, _NETLINK_SOCK_DIAG) as link:
+        link.settimeout(1.0)
+        link.sendto(header + request, (0, 0))
+        answer = link.recv(65536)
+    if len(answer) < _UID_OFFSET + 4 or struct.unpack_from("=H", answer, 4)[0] == _NLMSG_ERROR:
+        return None
+    return int(struct.unpack_from("=I", answer, _UID_OFFSET)[0])
+
+
 def peer_uid(sock: socket.socket) -> int | None:
     """The uid owning the other end of a loopback TCP or Unix socket; None if unknown."""
     if sock.family == socket.AF_UNIX:
@@ -48,6 +80,10 @@ def peer_uid(sock: socket.socket) -> int | None:
     if sock.family not in _TABLES:
         return None
     ours, theirs = sock.getsockname(), sock.getpeername()
+    try:
+        return _diag_uid(sock.family, theirs[:2], ours[:2])
+    except OSError:
+        pass  # no netlink here (a container may forbid it): read the table instead
     # Their socket's row: local address = them, remote address = us.
     needle = (
         f"{_hex_address(theirs[0], theirs[1], sock.family)} "

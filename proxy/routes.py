@@ -7,7 +7,6 @@ validates what it needs and answers errors in the client's own protocol's shape.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable
 from typing import Any
 
@@ -89,22 +88,25 @@ async def _client_left(request: Request) -> None:
 
 async def _unless_client_leaves(request: Request, work: Awaitable[Response]) -> Response:
     """Until the answer starts, a client that disconnects cancels the work (and with it the
-    upstream request: nobody would read it, and the cloud would bill it)."""
-    answer = asyncio.ensure_future(work)
-    left = asyncio.ensure_future(_client_left(request))
+    upstream request: nobody would read it, and the cloud would bill it). The work runs in
+    this task; one watcher task cancels it when the client leaves."""
+    this = asyncio.current_task()
+    assert this is not None
+
+    async def watch() -> None:
+        await _client_left(request)
+        this.cancel()
+
+    watcher = asyncio.ensure_future(watch())
     try:
-        await asyncio.wait({answer, left}, return_when=asyncio.FIRST_COMPLETED)
+        return await work
     except asyncio.CancelledError:
-        answer.cancel()
-        raise
+        if not watcher.done() or watcher.cancelled():
+            raise  # cancelled from elsewhere (shutdown)
+        this.uncancel()
+        return Response(status_code=499)  # nobody is there to read it
     finally:
-        left.cancel()
-    if answer.done():
-        return answer.result()
-    answer.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await answer
-    return Response(status_code=499)  # nobody is there to read it
+        watcher.cancel()
 
 
 def proxy_routes(service: ProxyService, events: EventRecorder | None) -> list[BaseRoute]:

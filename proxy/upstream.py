@@ -108,6 +108,9 @@ class Upstream:
     async def admit(self) -> bool:
         """A connection slot, waiting at most the connect timeout; False when the proxy is
         saturated (the pool is the proxy's limit, not the upstream's)."""
+        if not self.slots.locked():
+            await self.slots.acquire()  # free: no waiting, no timer
+            return True
         try:
             await asyncio.wait_for(self.slots.acquire(), self.timeouts.connect_s)
         except TimeoutError:

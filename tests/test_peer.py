@@ -24,10 +24,19 @@ needs_root = pytest.mark.skipif(
 )
 
 
+@pytest.mark.parametrize("lookup", ["sock_diag", "proc_table"])
 @pytest.mark.parametrize("family", [socket.AF_INET, socket.AF_INET6])
-def test_peer_uid_of_a_loopback_connection(family: int) -> None:
+def test_peer_uid_of_a_loopback_connection(
+    family: int, lookup: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if not peer.supported():
         pytest.skip("no /proc/net/tcp here")
+    if lookup == "proc_table":
+
+        def no_netlink(*_args: object) -> None:
+            raise PermissionError("netlink forbidden here")
+
+        monkeypatch.setattr(peer, "_diag_uid", no_netlink)
     host = "127.0.0.1" if family == socket.AF_INET else "::1"
     with socket.socket(family) as listener:
         try:
