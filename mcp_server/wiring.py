@@ -166,13 +166,7 @@ def review_decider(classifier: Classifier) -> AutoDecider:
     async def decide(built: BuiltPrompt) -> Literal["local", "cloud"]:
         if built.fitted.tokens > LARGE_DIFF_TOKENS:
             return "cloud"
-        features = Features(
-            latest_user_text=built.task,
-            total_chars=len(built.text),
-            turns=1,
-            tools=0,
-            has_images=False,
-        )
+        features = Features(latest_user_text=built.task)
         return (await classifier.classify(features)).route
 
     return decide

@@ -1,7 +1,9 @@
 """Routing events (P10): one row per proxied request, kept to a configurable count.
 
 Recording is off the request path: events queue in memory and a background task writes them
-in batches (in a thread, as SQLite calls block), then prunes the oldest.
+in batches. SQLite batches are written on the loop through the driver with a 50 ms busy
+timeout (a busy database sends the batch back to the queue); pruning the oldest, which may
+wait for another process's lock, runs in the recorder's own thread, as every PostgreSQL write.
 """
 
 from __future__ import annotations
@@ -158,6 +160,7 @@ class EventRecorder:
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="routing-events")
         self._flush_lock = asyncio.Lock()
         self._writes = 0
+        self._pruning: asyncio.Future[None] | None = None
 
     def record(self, **event: Any) -> None:
         row: dict[str, Any] = dict.fromkeys(_COLUMNS)
@@ -220,9 +223,11 @@ class EventRecorder:
         finally:
             raw.close()
         self._writes += 1
-        if self._writes % 50 == 1:
-            with self.engine.begin() as conn:
-                self._prune(conn)
+        if self._writes % 50 == 1 and (self._pruning is None or self._pruning.done()):
+            # Pruning may wait for another process's lock (busy timeout): never on the loop.
+            self._pruning = asyncio.get_running_loop().run_in_executor(
+                self._writer, self._prune_now
+            )
 
     def _write(self, batch: list[dict[str, Any]]) -> None:
         with self.engine.begin() as conn:

@@ -72,6 +72,19 @@ class _Trace:
         self.fields.update(values)
 
 
+def _stage_summary(stages: dict[str, Any]) -> dict[str, dict[str, float]]:
+    out = {}
+    for stage, samples in stages.items():
+        ordered = sorted(samples)
+        if ordered:
+            out[stage] = {
+                "p50": round(ordered[len(ordered) // 2], 3),
+                "p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 3),
+                "n": len(ordered),
+            }
+    return out
+
+
 class ProxyService:
     def __init__(
         self,
@@ -110,6 +123,8 @@ class ProxyService:
                 "status": classifier_state,
                 "kind": type(self.router.classifier).__name__,
                 "model": model,
+                # Decision latency of each stage over the recent decisions (p50, p99 in ms).
+                "stage_ms": _stage_summary(getattr(self.router.classifier, "stage_ms", {})),
             },
         }
 

@@ -59,27 +59,13 @@ class Features:
     """What the classifier sees of a request (chat form)."""
 
     latest_user_text: str
-    total_chars: int
-    turns: int
-    tools: int
-    has_images: bool
+    turns: int = 1
     conversation_key: str | None = None  # same for every turn of one conversation
 
     @classmethod
     def of(cls, chat: dict[str, Any], conversation_key: str | None = None) -> Features:
         messages = chat.get("messages") or []
         latest = ""
-        total = 0
-        images = False
-        for message in messages:
-            content = message.get("content")
-            if isinstance(content, str):
-                total += len(content)
-            elif isinstance(content, list):
-                for part in content:
-                    if isinstance(part, dict):
-                        total += len(str(part.get("text") or ""))
-                        images = images or part.get("type") == "image_url"
         for message in reversed(messages):
             if message.get("role") == "user":
                 latest = _own_words(message.get("content"))
@@ -87,10 +73,7 @@ class Features:
                     break
         return cls(
             latest_user_text=latest,
-            total_chars=total,
             turns=sum(1 for m in messages if m.get("role") == "user"),
-            tools=len(chat.get("tools") or []),
-            has_images=images,
             conversation_key=conversation_key,
         )
 

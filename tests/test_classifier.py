@@ -21,10 +21,6 @@ AGENT_TASKS = (
 def _features(text: str, key: str | None = None) -> Features:
     return Features(
         latest_user_text=text,
-        total_chars=len(text),
-        turns=1,
-        tools=0,
-        has_images=False,
         conversation_key=key,
     )
 

@@ -80,3 +80,30 @@ def test_claude_code_2_1_project_folder_is_found(server: ServerThread) -> None:
         messages=[{"role": "user", "content": "hi"}],
     )
     assert routing_events(server)[0]["project_dir"] == "/home/dev/shop"
+
+
+async def test_pruning_never_blocks_the_event_loop(tmp_path: Path) -> None:
+    import asyncio
+    import threading
+
+    store = Store(f"sqlite:///{tmp_path / 'e.db'}")
+    with store.engine.begin() as conn:
+        migrate(conn, MIGRATIONS, table=MIGRATIONS_TABLE)
+    recorder = EventRecorder(store.engine, max_events=10)
+    held, entered = threading.Event(), threading.Event()
+
+    def slow_prune() -> None:  # as if another process held the database's write lock
+        entered.set()
+        held.wait(10)
+
+    recorder._prune_now = slow_prune  # type: ignore[method-assign]
+    try:
+        recorder.record(status="ok", upstream="cloud")
+        await asyncio.wait_for(recorder.flush(), 5)  # the write returns at once...
+        await asyncio.wait_for(asyncio.to_thread(entered.wait, 5), 6)
+        assert not held.is_set()  # ...while the pruning still waits, in its own thread
+        assert [e["status"] for e in await asyncio.wait_for(recorder.recent(), 5)] == ["ok"]
+    finally:
+        held.set()
+        recorder._writer.shutdown(wait=True)
+        store.close()

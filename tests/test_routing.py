@@ -1,3 +1,4 @@
+import httpx
 import pytest
 
 from proxy.routing import (
@@ -9,6 +10,9 @@ from proxy.routing import (
     parse_mode,
 )
 from proxy.settings import ProxySettings
+from tests.fake_llm import FakeLLM
+from tests.proxy_fixtures import openai_client
+from tests.proxy_server import ServerThread
 
 
 @pytest.mark.parametrize(
@@ -27,9 +31,7 @@ def test_parse_mode(model: str, mode: str | None) -> None:
 
 
 def _features(text: str, turns: int = 1) -> Features:
-    return Features(
-        latest_user_text=text, total_chars=len(text), turns=turns, tools=0, has_images=False
-    )
+    return Features(latest_user_text=text, turns=turns)
 
 
 def test_features_of_a_chat_request() -> None:
@@ -49,7 +51,7 @@ def test_features_of_a_chat_request() -> None:
         "tools": [{}, {}],
     }
     f = Features.of(chat)
-    assert (f.latest_user_text, f.turns, f.tools, f.has_images) == ("look", 2, 2, True)
+    assert (f.latest_user_text, f.turns) == ("look", 2)
 
 
 async def _no_models() -> list[str]:
@@ -195,3 +197,14 @@ def test_one_conversation_one_key_and_boilerplate_does_not_join_conversations() 
     assert conversation_key({}, {"messages": [boilerplate]}, {}) is None
     assert conversation_key({}, chat("x"), {"x-claude-code-session-id": "s1"}) == "session:s1"
     assert conversation_key({"prompt_cache_key": "c9"}, chat("x"), {}) == "session:c9"
+
+
+def test_service_health_reports_each_stages_decision_latency(
+    server: ServerThread, cloud: FakeLLM
+) -> None:
+    for _ in range(3):
+        openai_client(server).chat.completions.create(
+            model="auto", messages=[{"role": "user", "content": "refactor the scheduler"}]
+        )
+    stages = httpx.get(f"{server.url}/api/service-health").json()["classifier"]["stage_ms"]
+    assert stages["features"]["n"] >= 1 and stages["features"]["p50"] >= 0

@@ -61,9 +61,7 @@ def load_records(path: Path) -> list[Record]:
 
 
 def features_of(prompt: str) -> Features:
-    return Features(
-        latest_user_text=prompt, total_chars=len(prompt), turns=1, tools=0, has_images=False
-    )
+    return Features(latest_user_text=prompt)
 
 
 @dataclass
