@@ -1,37 +1,102 @@
 """Local-mode prompt rewrite (P9): harness system prompts (6-27 k characters) drown small
-local models. The prose system prompt and developer messages are replaced by a lean one with
-anti-loop directives; tool definitions are kept."""
+local models. The harness's own boilerplate is replaced by a lean prompt with anti-loop
+directives, but what the agent needs survives: the environment (working directory,
+platform), the project's instructions (AGENTS.md, CLAUDE.md...) and what is said about its
+tools (MCP servers, deferred tools); tool definitions are kept as they are."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from proxy.settings import Protocol
+
+# A section starts at a markdown heading, an XML-ish block harnesses use, or an instructions
+# file quoted by the harness; it is kept when its head or body says it is one of the above.
+_SECTION_START = re.compile(
+    r"^(?:#{1,4} |<env>|<environment_context>|<available-deferred-tools>|Instructions from: |"
+    r"Contents of |# AGENTS\.md)",
+    re.M,
+)
+_INSTRUCTION_FILES = re.compile(r"^(?:Instructions from: |Contents of \S+\.md)", re.M)
+_KEEP_HEAD = re.compile(
+    r"environment|<env>|instructions from|contents of|agents\.md|claude\.md|deferred|mcp",
+    re.I,
+)
+_KEEP_BODY = re.compile(r"working directory:|<cwd>|mcp__|request_review|\bMCP server", re.I)
+_MAX_KEPT_CHARS = 8000
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            str(part.get("text", ""))
+            for part in content
+            if isinstance(part, dict) and "text" in part
+        )
+    return ""
+
+
+def kept_context(texts: list[str]) -> str:
+    """From the harness's system texts, the sections the agent needs (see the module doc)."""
+    kept: list[str] = []
+    for text in texts:
+        # Quoted instruction files have headings of their own: from the first one to the end
+        # (harnesses append them last), everything is the project's.
+        quoted = _INSTRUCTION_FILES.search(text)
+        if quoted:
+            kept.append(text[quoted.start() :].strip())
+            text = text[: quoted.start()]
+        starts = [m.start() for m in _SECTION_START.finditer(text)]
+        bounds = zip([0, *starts], [*starts, len(text)], strict=True)
+        for start, end in bounds:
+            section = text[start:end].strip()
+            if not section:
+                continue
+            head = section.split("\n", 1)[0]
+            if _KEEP_HEAD.search(head) or _KEEP_BODY.search(section):
+                kept.append(section)
+    joined = "\n\n".join(dict.fromkeys(kept))
+    if len(joined) > _MAX_KEPT_CHARS:
+        joined = joined[:_MAX_KEPT_CHARS] + "\n[... shortened]"
+    return joined
+
+
+def _lean(lean_prompt: str, texts: list[str]) -> str:
+    context = kept_context(texts)
+    if not context:
+        return lean_prompt
+    return f"{lean_prompt}\n\nFrom the harness's instructions (environment, project, tools):\n\n{context}"
+
+
+def _is_system(item: Any) -> bool:
+    return isinstance(item, dict) and item.get("role") in ("system", "developer")
 
 
 def rewrite(protocol: Protocol, body: dict[str, Any], lean_prompt: str) -> dict[str, Any]:
     body = dict(body)
     if protocol == "anthropic":
-        body["system"] = lean_prompt
-        body["messages"] = [m for m in body.get("messages") or [] if m.get("role") != "system"]
-    elif protocol == "responses":
-        body["instructions"] = lean_prompt
-        items = body.get("input")
-        if isinstance(items, list):
-            body["input"] = [
-                i
-                for i in items
-                if not (
-                    isinstance(i, dict)
-                    and i.get("role") in ("system", "developer")
-                    and i.get("type", "message") == "message"
-                )
-            ]
-    else:
-        messages = [
-            m for m in body.get("messages") or [] if m.get("role") not in ("system", "developer")
+        messages = body.get("messages") or []
+        texts = [_text(body.get("system"))] + [
+            _text(m.get("content")) for m in messages if _is_system(m)
         ]
-        body["messages"] = [{"role": "system", "content": lean_prompt}, *messages]
+        body["system"] = _lean(lean_prompt, texts)
+        body["messages"] = [m for m in messages if not _is_system(m)]
+    elif protocol == "responses":
+        items = body.get("input")
+        texts = [_text(body.get("instructions"))]
+        if isinstance(items, list):
+            system = [i for i in items if _is_system(i) and i.get("type", "message") == "message"]
+            texts += [_text(i.get("content")) for i in system]
+            body["input"] = [i for i in items if not any(i is s for s in system)]
+        body["instructions"] = _lean(lean_prompt, texts)
+    else:
+        messages = body.get("messages") or []
+        texts = [_text(m.get("content")) for m in messages if _is_system(m)]
+        rest = [m for m in messages if not _is_system(m)]
+        body["messages"] = [{"role": "system", "content": _lean(lean_prompt, texts)}, *rest]
     return body
 
 

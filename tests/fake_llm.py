@@ -144,10 +144,11 @@ def _handler_for(llm: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 self._send(reply.status, payload, "application/json")
                 return
             model = str(body.get("model", "fake"))
+            route = self.path.split("?", 1)[0]  # Claude Code posts /v1/messages?beta=true
             kind = (
                 "anthropic"
-                if self.path.endswith("/messages")
-                else ("responses" if self.path.endswith("/responses") else "chat")
+                if route.endswith("/messages")
+                else ("responses" if route.endswith("/responses") else "chat")
             )
             if body.get("stream"):
                 events = {

@@ -408,3 +408,33 @@ def test_a_mid_conversation_system_message_is_folded_for_the_local_chat_upstream
         assert [m["role"] for m in cloud.requests[-1]["messages"]].count("system") == 2  # as sent
     finally:
         s.stop()
+
+
+@pytest.mark.parametrize(
+    ("fixture", "path", "expected", "tool"),
+    [
+        (
+            "claude-code-request.json",
+            "/v1/messages",
+            "Primary working directory: /home/dev/shop",
+            "Bash",
+        ),
+        (
+            "codex-request.json",
+            "/v1/responses",
+            "Always run the tests with `make test`.",
+            "exec_command",
+        ),
+    ],
+)
+def test_recorded_harness_requests_routed_local_keep_what_the_agent_needs(
+    server: ServerThread, local: FakeLLM, fixture: str, path: str, expected: str, tool: str
+) -> None:
+    recorded = json.loads((Path(__file__).parent / "fixtures" / fixture).read_text())
+    body = {**recorded["body"], "model": "local"}
+    with httpx.stream("POST", f"{server.url}{path}", json=body, timeout=30) as response:
+        assert response.status_code == 200
+        response.read()
+    sent = local.requests[-1]
+    assert expected in json.dumps(sent["messages"])
+    assert tool in [t["function"]["name"] for t in sent["tools"]]  # tool definitions kept
