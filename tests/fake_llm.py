@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -61,6 +62,8 @@ class FakeLLM:
     requests: list[dict[str, Any]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
+    # Answers from the request itself (a model that reads the conversation), instead of a script.
+    responder: Callable[[dict[str, Any]], Reply] | None = None
 
     def __post_init__(self) -> None:
         self._queue: deque[Reply] = deque()
@@ -132,7 +135,7 @@ def _handler_for(llm: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 llm.requests.append(body)
                 llm.paths.append(self.path)
                 llm.headers.append({k.lower(): v for k, v in self.headers.items()})
-            reply = llm.next_reply()
+            reply = llm.responder(body) if llm.responder is not None else llm.next_reply()
             if reply.hang:
                 self._wait(60)
                 self.close_connection = True
