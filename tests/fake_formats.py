@@ -14,6 +14,8 @@ Events = list[tuple[str | None, dict[str, Any] | str]]
 
 def chat_completion(reply: Reply, model: str) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+    if reply.reasoning:
+        message["reasoning_content"] = reply.reasoning
     if reply.tool_calls:
         message["tool_calls"] = [
             {
@@ -35,7 +37,12 @@ def chat_completion(reply: Reply, model: str) -> dict[str, Any]:
                 "finish_reason": "tool_calls" if reply.tool_calls else "stop",
             }
         ],
-        "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
+        "usage": {
+            "prompt_tokens": 11,
+            "completion_tokens": 7,
+            "total_tokens": 18,
+            **(reply.usage or {}),
+        },
     }
 
 
@@ -50,6 +57,8 @@ def chat_events(reply: Reply, model: str) -> Events:
         }
 
     events: Events = [(None, chunk({"role": "assistant", "content": ""}))]
+    for word in (reply.reasoning or "").split(" ") if reply.reasoning else []:
+        events.append((None, chunk({"reasoning_content": word + " "})))
     for word in (reply.content or "").split(" ") if reply.content else []:
         events.append((None, chunk({"content": word + " "})))
     for i, (name, args) in enumerate(reply.tool_calls):
@@ -86,7 +95,12 @@ def chat_events(reply: Reply, model: str) -> Events:
                 "created": 0,
                 "model": model,
                 "choices": [],
-                "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
+                "usage": {
+                    "prompt_tokens": 11,
+                    "completion_tokens": 7,
+                    "total_tokens": 18,
+                    **(reply.usage or {}),
+                },
             },
         )
     )
@@ -108,7 +122,7 @@ def anthropic_message(reply: Reply, model: str) -> dict[str, Any]:
         "content": content,
         "stop_reason": "tool_use" if reply.tool_calls else "end_turn",
         "stop_sequence": None,
-        "usage": {"input_tokens": 11, "output_tokens": 7},
+        "usage": {"input_tokens": 11, "output_tokens": 7, **(reply.usage or {})},
     }
 
 
@@ -117,7 +131,7 @@ def anthropic_events(reply: Reply, model: str) -> Events:
         **anthropic_message(reply, model),
         "content": [],
         "stop_reason": None,
-        "usage": {"input_tokens": 11, "output_tokens": 1},
+        "usage": {"input_tokens": 11, "output_tokens": 1, **(reply.usage or {})},
     }
     events: Events = [("message_start", {"type": "message_start", "message": message})]
     index = 0

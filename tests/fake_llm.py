@@ -44,6 +44,8 @@ class Reply:
         None  # wait for this: after the first event, or before a whole answer
     )
     chunk_delay_s: float = 0.0
+    usage: dict[str, Any] | None = None  # merged into the usage the fake reports
+    reasoning: str | None = None  # chat: reasoning_content (DeepSeek, Qwen3 on llama.cpp)
 
 
 def approve(feedback: str = "Looks correct and complete.") -> Reply:

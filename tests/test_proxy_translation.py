@@ -438,3 +438,80 @@ def test_recorded_harness_requests_routed_local_keep_what_the_agent_needs(
     sent = local.requests[-1]
     assert expected in json.dumps(sent["messages"])
     assert tool in [t["function"]["name"] for t in sent["tools"]]  # tool definitions kept
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_local_reasoning_model_thinks_in_the_clients_format(
+    server: ServerThread, local: FakeLLM, stream: bool
+) -> None:
+    local.script(Reply("The answer is 4.", reasoning="two plus two"))
+    client = anthropic_client(server)
+    messages: Any = [{"role": "user", "content": "2+2?"}]
+    if stream:
+        with client.messages.stream(model="local", max_tokens=50, messages=messages) as s:
+            message = s.get_final_message()
+    else:
+        message = client.messages.create(model="local", max_tokens=50, messages=messages)
+    kinds = [block.type for block in message.content]
+    assert kinds == ["thinking", "text"]
+    assert message.content[0].thinking.strip() == "two plus two"  # type: ignore[union-attr]
+
+    local.script(Reply("The answer is 4.", reasoning="two plus two"))
+    openai = openai_client(server)
+    if stream:
+        with openai.responses.stream(model="local", input="2+2?") as s:
+            response = s.get_final_response()
+    else:
+        response = openai.responses.create(model="local", input="2+2?")
+    assert [item.type for item in response.output] == ["reasoning", "message"]
+    assert response.output[0].summary[0].text.strip() == "two plus two"  # type: ignore[union-attr]
+    assert response.output_text.strip() == "The answer is 4."
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_cache_reads_and_writes_survive_translation(
+    tmp_path: Path, cloud: FakeLLM, stream: bool
+) -> None:
+    settings = proxy_settings(tmp_path, cloud, None, cloud={"protocol": "anthropic"})
+    s = ServerThread(settings).start()
+    try:
+        usage = {
+            "input_tokens": 10,
+            "cache_read_input_tokens": 900,
+            "cache_creation_input_tokens": 90,
+        }
+        cloud.script(Reply("hi", usage=usage))
+        messages: Any = [{"role": "user", "content": "hi"}]
+        client = openai_client(s)
+        if stream:
+            chunks = list(
+                client.chat.completions.create(
+                    model="cloud",
+                    messages=messages,
+                    stream=True,
+                    stream_options={"include_usage": True},
+                )
+            )
+            got = [c.usage for c in chunks if c.usage][-1]
+        else:
+            got = client.chat.completions.create(model="cloud", messages=messages).usage
+        assert got is not None
+        assert got.prompt_tokens == 1000  # input + cache reads + cache writes
+        assert got.prompt_tokens_details is not None
+        assert got.prompt_tokens_details.cached_tokens == 900
+        # And back: a chat upstream's cached tokens reach an Anthropic client as cache reads.
+        event = routing_events(s)[0]
+        assert event["input_tokens"] == 1000
+    finally:
+        s.stop()
+
+
+def test_chat_cached_tokens_reach_an_anthropic_client(server: ServerThread, local: FakeLLM) -> None:
+    local.script(
+        Reply("hi", usage={"prompt_tokens": 500, "prompt_tokens_details": {"cached_tokens": 400}})
+    )
+    message = anthropic_client(server).messages.create(
+        model="local", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert message.usage.input_tokens == 100
+    assert message.usage.cache_read_input_tokens == 400

@@ -85,7 +85,12 @@ def test_anthropic_response_and_stream_from_chat() -> None:
     message = anthropic.response_from_chat(chat, "m")
     assert message["stop_reason"] == "tool_use"
     assert message["content"][1]["input"] == {"_unparsed_arguments": "not json"}
-    assert message["usage"] == {"input_tokens": 6, "output_tokens": 2, "cache_read_input_tokens": 4}
+    assert message["usage"] == {
+        "input_tokens": 6,
+        "output_tokens": 2,
+        "cache_read_input_tokens": 4,
+        "cache_creation_input_tokens": 0,
+    }
 
     stream = anthropic.StreamFromChat("m")
     out = stream.feed({"choices": [{"delta": {"content": "a"}}]})

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from proxy.sse import encode
+from proxy.translate.chat import reasoning_of
 
 STOP_REASONS = {
     "stop": "end_turn",
@@ -185,12 +186,17 @@ def request_to_chat(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _usage(usage: dict[str, Any] | None) -> dict[str, int]:
+    """Chat usage as Anthropic's: cache reads (and writes, when a translation carried them)
+    apart from input_tokens."""
     usage = usage or {}
-    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
+    details = usage.get("prompt_tokens_details") or {}
+    read = int(details.get("cached_tokens") or 0)
+    written = int(details.get("cache_creation_tokens") or 0)
     return {
-        "input_tokens": int(usage.get("prompt_tokens") or 0) - int(cached),
+        "input_tokens": max(0, int(usage.get("prompt_tokens") or 0) - read - written),
         "output_tokens": int(usage.get("completion_tokens") or 0),
-        "cache_read_input_tokens": int(cached),
+        "cache_read_input_tokens": read,
+        "cache_creation_input_tokens": written,
     }
 
 
@@ -206,6 +212,9 @@ def response_from_chat(chat: dict[str, Any], model: str) -> dict[str, Any]:
     choice = (chat.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     content: list[dict[str, Any]] = []
+    if thought := reasoning_of(message):
+        # No signature: it was not made by Anthropic, and is never sent back to it.
+        content.append({"type": "thinking", "thinking": thought, "signature": ""})
     if message.get("content"):
         content.append({"type": "text", "text": _text_of(message["content"])})
     for call in message.get("tool_calls") or []:
@@ -277,6 +286,17 @@ class StreamFromChat:
             self._usage = _usage(chunk["usage"])
         for choice in chunk.get("choices") or []:
             delta = choice.get("delta") or {}
+            if thought := reasoning_of(delta):
+                if self._block != "thinking":
+                    out += self._open(
+                        "thinking", {"type": "thinking", "thinking": "", "signature": ""}
+                    )
+                payload = {
+                    "type": "content_block_delta",
+                    "index": self._index,
+                    "delta": {"type": "thinking_delta", "thinking": thought},
+                }
+                out += encode(payload, "content_block_delta")
             text = delta.get("content")
             if text:
                 if self._block != "text":

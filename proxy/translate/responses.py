@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from proxy.translate.chat import reasoning_of
+
 
 @dataclass
 class ToolNames:
@@ -151,6 +153,10 @@ def usage_of(usage: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
+def reasoning_item(text: str, item_id: str) -> dict[str, Any]:
+    return {"type": "reasoning", "id": item_id, "summary": [{"type": "summary_text", "text": text}]}
+
+
 def message_item(text: str, item_id: str, status: str = "completed") -> dict[str, Any]:
     return {
         "type": "message",
@@ -224,6 +230,8 @@ def response_from_chat(
     choice = (chat.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     output: list[dict[str, Any]] = []
+    if thought := reasoning_of(message):
+        output.append(reasoning_item(thought, f"rs_{uuid.uuid4().hex[:24]}"))
     text = _content_parts(message.get("content")) if message.get("content") else ""
     if text:
         output.append(message_item(str(text), f"msg_{uuid.uuid4().hex[:24]}"))

@@ -7,7 +7,15 @@ import uuid
 from typing import Any
 
 from proxy.sse import encode
-from proxy.translate.responses import ToolNames, call_item, envelope, message_item, usage_of
+from proxy.translate.chat import reasoning_of
+from proxy.translate.responses import (
+    ToolNames,
+    call_item,
+    envelope,
+    message_item,
+    reasoning_item,
+    usage_of,
+)
 
 
 class StreamFromChat:
@@ -44,7 +52,14 @@ class StreamFromChat:
             return b""
         index = len(self._output)
         out = b""
-        if item["type"] == "message":
+        if item["type"] == "reasoning":
+            text = item["_text"]
+            where = {"item_id": item["id"], "output_index": index, "summary_index": 0}
+            out += self._event("response.reasoning_summary_text.done", {**where, "text": text})
+            part = {"type": "summary_text", "text": text}
+            out += self._event("response.reasoning_summary_part.done", {**where, "part": part})
+            done = reasoning_item(text, item["id"])
+        elif item["type"] == "message":
             text = item["_text"]
             out += self._event(
                 "response.output_text.done",
@@ -77,6 +92,8 @@ class StreamFromChat:
             self._usage = usage_of(chunk["usage"])
         for choice in chunk.get("choices") or []:
             delta = choice.get("delta") or {}
+            if thought := reasoning_of(delta):
+                out += self._reasoning(thought)
             text = delta.get("content")
             if text:
                 if self._open_key != "text":
@@ -151,6 +168,39 @@ class StreamFromChat:
             if choice.get("finish_reason"):
                 self._finish = choice["finish_reason"]
         return out
+
+    def _reasoning(self, thought: str) -> bytes:
+        out = b""
+        if self._open_key != "reasoning":
+            out += self._close()
+            item_id = f"rs_{uuid.uuid4().hex[:24]}"
+            self._open, self._open_key = (
+                {"type": "reasoning", "id": item_id, "_text": ""},
+                "reasoning",
+            )
+            index = len(self._output)
+            added = {"type": "reasoning", "id": item_id, "summary": []}
+            out += self._event("response.output_item.added", {"output_index": index, "item": added})
+            out += self._event(
+                "response.reasoning_summary_part.added",
+                {
+                    "item_id": item_id,
+                    "output_index": index,
+                    "summary_index": 0,
+                    "part": {"type": "summary_text", "text": ""},
+                },
+            )
+        assert self._open is not None
+        self._open["_text"] += thought
+        return out + self._event(
+            "response.reasoning_summary_text.delta",
+            {
+                "item_id": self._open["id"],
+                "output_index": len(self._output),
+                "summary_index": 0,
+                "delta": thought,
+            },
+        )
 
     def finish(self) -> bytes:
         out = (b"" if self._started else self._start()) + self._close()

@@ -40,24 +40,34 @@ def _completion(
     }
 
 
+def anthropic_usage_to_chat(usage: dict[str, Any], completion: int) -> dict[str, Any]:
+    """Anthropic counts cache reads and writes apart from input_tokens; chat's prompt_tokens
+    holds all three, with the reads as cached_tokens (and the writes, which chat has no field
+    for, as cache_creation_tokens so that a translation back keeps them)."""
+    read = int(usage.get("cache_read_input_tokens") or 0)
+    written = int(usage.get("cache_creation_input_tokens") or 0)
+    prompt = int(usage.get("input_tokens") or 0) + read + written
+    out: dict[str, Any] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+    if read or written:
+        out["prompt_tokens_details"] = {"cached_tokens": read, "cache_creation_tokens": written}
+    return out
+
+
 def response_to_chat(upstream: Protocol, data: dict[str, Any]) -> dict[str, Any]:
     if upstream == "anthropic":
         texts, calls = blocks_to_chat(data.get("content") or [])
         usage = data.get("usage") or {}
-        prompt = int(usage.get("input_tokens") or 0) + int(
-            usage.get("cache_read_input_tokens") or 0
-        )
         completion = int(usage.get("output_tokens") or 0)
         return _completion(
             str(data.get("model", "")),
             "".join(texts) if texts else None,
             calls,
             _FINISH_FROM_ANTHROPIC.get(str(data.get("stop_reason")), "stop"),
-            {
-                "prompt_tokens": prompt,
-                "completion_tokens": completion,
-                "total_tokens": prompt + completion,
-            },
+            anthropic_usage_to_chat(usage, completion),
         )
     if upstream == "responses":
         texts, calls = [], []
@@ -107,7 +117,7 @@ class _ChatDecoder:
         self.id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
 
     def chunk(
-        self, delta: dict[str, Any], finish: str | None = None, usage: dict[str, int] | None = None
+        self, delta: dict[str, Any], finish: str | None = None, usage: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": self.id,
@@ -130,15 +140,12 @@ class _AnthropicDecoder(_ChatDecoder):
     def __init__(self, model: str) -> None:
         super().__init__(model)
         self.tool_index = -1
-        self.input_tokens = 0
+        self.start_usage: dict[str, Any] = {}
 
     def feed(self, event: str | None, data: Any) -> list[dict[str, Any]]:
         kind = data.get("type") if isinstance(data, dict) else None
         if kind == "message_start":
-            usage = (data.get("message") or {}).get("usage") or {}
-            self.input_tokens = int(usage.get("input_tokens") or 0) + int(
-                usage.get("cache_read_input_tokens") or 0
-            )
+            self.start_usage = (data.get("message") or {}).get("usage") or {}
             return [self.chunk({"role": "assistant", "content": ""})]
         if kind == "content_block_start":
             block = data.get("content_block") or {}
@@ -182,11 +189,7 @@ class _AnthropicDecoder(_ChatDecoder):
                 str((data.get("delta") or {}).get("stop_reason")), "stop"
             )
             output = int((data.get("usage") or {}).get("output_tokens") or 0)
-            usage = {
-                "prompt_tokens": self.input_tokens,
-                "completion_tokens": output,
-                "total_tokens": self.input_tokens + output,
-            }
+            usage = anthropic_usage_to_chat(self.start_usage, output)
             return [self.chunk({}, reason), self.chunk({}, None, usage)]
         if kind == "error":
             raise UpstreamStreamError(

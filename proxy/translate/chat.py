@@ -1,0 +1,13 @@
+"""What every translation reads the same way from OpenAI chat completions (the proxy's pivot
+format)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def reasoning_of(message: dict[str, Any]) -> str:
+    """A local reasoning model's thoughts in a chat message or delta: `reasoning_content`
+    (DeepSeek, Qwen3 on llama.cpp) or `reasoning` (vLLM, Ollama)."""
+    value = message.get("reasoning_content") or message.get("reasoning")
+    return value if isinstance(value, str) else ""
