@@ -42,6 +42,8 @@ _SKIP_KEYS = frozenset(
         "previous_response_id",
     }
 )
+# Extended-thinking blocks carry a signature over their exact text.
+_SIGNED_BLOCKS = frozenset({"thinking", "redacted_thinking"})
 # A string with none of these cannot hold what the detectors look for: skip the full scan.
 # (Words are looked for in the lower-cased text: cheaper than a case-insensitive pattern.)
 _TRIGGER = re.compile(
@@ -121,6 +123,8 @@ class PrivacyGuard:
                 counts.update(found)
                 return text
             if isinstance(node, dict):
+                if node.get("type") in _SIGNED_BLOCKS:
+                    return node  # signed by the provider it goes back to: any change breaks it
                 return {k: walk(v, k) for k, v in node.items()}
             if isinstance(node, list):
                 return [walk(item, key) for item in node]

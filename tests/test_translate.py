@@ -254,3 +254,41 @@ def test_anthropic_and_responses_answers_to_chat() -> None:
     )
     assert chat["choices"][0]["finish_reason"] == "tool_calls"
     assert chat["choices"][0]["message"]["tool_calls"][0]["id"] == "c"
+
+
+def test_several_tool_results_answering_one_turn() -> None:
+    from proxy.translate import anthropic
+
+    chat = anthropic.request_to_chat(
+        {
+            "model": "m",
+            "max_tokens": 5,
+            "messages": [
+                {"role": "user", "content": "read both"},
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "tool_use", "id": "t1", "name": "Read", "input": {"p": "a"}},
+                        {"type": "tool_use", "id": "t2", "name": "Read", "input": {"p": "b"}},
+                    ],
+                },
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "tool_result", "tool_use_id": "t1", "content": "A"},
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": "t2",
+                            "content": [{"type": "text", "text": "B"}],
+                        },
+                        {"type": "text", "text": "now compare"},
+                    ],
+                },
+            ],
+        }
+    )
+    messages = chat["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "tool", "tool", "user"]
+    assert [c["id"] for c in messages[1]["tool_calls"]] == ["t1", "t2"]
+    assert [(m["tool_call_id"], m["content"]) for m in messages[2:4]] == [("t1", "A"), ("t2", "B")]
+    assert messages[4]["content"] == "now compare"

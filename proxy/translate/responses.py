@@ -7,6 +7,7 @@ knows flat names, so each is flattened to "<namespace>__<name>" and mapped back 
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -20,6 +21,9 @@ class ToolNames:
     """Flat chat tool name → (namespace, name) as the client declared them."""
 
     by_flat: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    # Custom tools (Codex's apply_patch...) take free text: a chat model calls them as a
+    # function with one string argument, `input`.
+    custom: set[str] = field(default_factory=set)
 
     def flatten(self, namespace: str | None, name: str) -> str:
         flat = f"{namespace}__{name}" if namespace else name
@@ -51,6 +55,37 @@ def _content_parts(content: Any) -> Any:
     return parts
 
 
+_CUSTOM_PARAMETERS = {
+    "type": "object",
+    "properties": {"input": {"type": "string", "description": "The tool's whole input, as text"}},
+    "required": ["input"],
+}
+
+
+def _custom_tool(tool: dict[str, Any], names: ToolNames) -> dict[str, Any]:
+    name = str(tool.get("name", ""))
+    names.custom.add(name)
+    description = tool.get("description") or ""
+    grammar = (tool.get("format") or {}).get("definition")
+    if isinstance(grammar, str) and grammar:
+        description += f"\n\nThe input must follow this grammar:\n{grammar}"
+    return {
+        "type": "function",
+        "function": {"name": name, "description": description, "parameters": _CUSTOM_PARAMETERS},
+    }
+
+
+def custom_input(arguments: str) -> str:
+    """A chat call's JSON arguments back to a custom tool's free text."""
+    try:
+        value = json.loads(arguments or "{}")
+    except ValueError:
+        return arguments
+    if isinstance(value, dict) and isinstance(value.get("input"), str):
+        return str(value["input"])
+    return arguments
+
+
 def _function_tool(tool: dict[str, Any], names: ToolNames, namespace: str | None) -> dict[str, Any]:
     return {
         "type": "function",
@@ -70,6 +105,8 @@ def request_to_chat(body: dict[str, Any]) -> tuple[dict[str, Any], ToolNames]:
             continue
         if tool.get("type") == "function":
             tools.append(_function_tool(tool, names, None))
+        elif tool.get("type") == "custom":
+            tools.append(_custom_tool(tool, names))
         elif tool.get("type") == "namespace":
             for inner in tool.get("tools") or []:
                 if isinstance(inner, dict) and inner.get("type", "function") == "function":
@@ -90,14 +127,17 @@ def request_to_chat(body: dict[str, Any]) -> tuple[dict[str, Any], ToolNames]:
             role = item.get("role", "user")
             role = "system" if role == "developer" else role
             messages.append({"role": role, "content": _content_parts(item.get("content"))})
-        elif kind == "function_call":
+        elif kind in ("function_call", "custom_tool_call"):
+            if kind == "custom_tool_call":
+                name = str(item.get("name", ""))
+                arguments = json.dumps({"input": str(item.get("input") or "")})
+            else:
+                name = names.flatten(item.get("namespace"), str(item.get("name", "")))
+                arguments = item.get("arguments") or "{}"
             call = {
                 "id": item.get("call_id") or item.get("id") or "",
                 "type": "function",
-                "function": {
-                    "name": names.flatten(item.get("namespace"), str(item.get("name", ""))),
-                    "arguments": item.get("arguments") or "{}",
-                },
+                "function": {"name": name, "arguments": arguments},
             }
             last = messages[-1] if messages else None
             if last is not None and last["role"] == "assistant" and "tool_calls" in last:
@@ -110,7 +150,7 @@ def request_to_chat(body: dict[str, Any]) -> tuple[dict[str, Any], ToolNames]:
                 last["tool_calls"] = [call]
             else:
                 messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
-        elif kind == "function_call_output":
+        elif kind in ("function_call_output", "custom_tool_call_output"):
             output = item.get("output")
             text = output if isinstance(output, str) else _content_parts(output)
             messages.append(
@@ -177,6 +217,15 @@ def call_item(
     item_id: str,
     status: str = "completed",
 ) -> dict[str, Any]:
+    if flat in names.custom:
+        return {
+            "type": "custom_tool_call",
+            "id": item_id,
+            "call_id": call_id,
+            "name": flat,
+            "input": custom_input(arguments) if status == "completed" else "",
+            "status": status,
+        }
     namespace, name = names.restore(flat)
     item: dict[str, Any] = {
         "type": "function_call",

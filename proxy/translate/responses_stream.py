@@ -11,6 +11,7 @@ from proxy.translate.chat import reasoning_of
 from proxy.translate.responses import (
     ToolNames,
     call_item,
+    custom_input,
     envelope,
     message_item,
     reasoning_item,
@@ -77,6 +78,13 @@ class StreamFromChat:
                 {"item_id": item["id"], "output_index": index, "content_index": 0, "part": part},
             )
             done = message_item(text, item["id"])
+        elif item["_flat"] in self.names.custom:
+            # A custom tool's input is free text: known whole only when the JSON is complete.
+            text = custom_input(item["_args"])
+            where = {"item_id": item["id"], "output_index": index}
+            out += self._event("response.custom_tool_call_input.delta", {**where, "delta": text})
+            out += self._event("response.custom_tool_call_input.done", {**where, "input": text})
+            done = call_item(item["call_id"], item["_flat"], item["_args"], self.names, item["id"])
         else:
             out += self._event(
                 "response.function_call_arguments.done",
@@ -157,6 +165,8 @@ class StreamFromChat:
                 if function.get("arguments"):
                     assert self._open is not None
                     self._open["_args"] += function["arguments"]
+                    if self._open["_flat"] in self.names.custom:
+                        continue  # sent whole when the call ends
                     out += self._event(
                         "response.function_call_arguments.delta",
                         {
