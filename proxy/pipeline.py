@@ -357,8 +357,9 @@ class ProxyService:
     def _passthrough_headers(
         protocol: Protocol, upstream: Upstream, headers: dict[str, str]
     ) -> dict[str, str]:
-        if protocol == upstream.protocol == "anthropic" and "anthropic-beta" in headers:
-            return {"anthropic-beta": headers["anthropic-beta"]}
+        # Anthropic's gateway protocol for Claude Code: forward both unchanged.
+        if protocol == upstream.protocol == "anthropic":
+            return {k: headers[k] for k in ("anthropic-beta", "anthropic-version") if k in headers}
         return {}
 
     async def _whole(

@@ -173,12 +173,16 @@ def test_anthropic_passthrough_to_an_anthropic_upstream_is_untouched(
             "system": [{"type": "text", "text": "sys", "cache_control": {"type": "ephemeral"}}],
         }
         response = httpx.post(
-            f"{s.url}/v1/messages", json=body, headers={"anthropic-beta": "x-beta"}
+            f"{s.url}/v1/messages",
+            json=body,
+            headers={"anthropic-beta": "x-beta", "anthropic-version": "2099-01-01"},
         )
         assert response.json()["content"][0]["text"] == "cloud says hi"
         assert cloud.requests[-1] == {**body, "model": "big-cloud-model"}
         assert cloud.paths[-1] == "/v1/messages"
+        # Claude Code's gateway protocol: both headers reach the upstream unchanged.
         assert cloud.headers[-1]["anthropic-beta"] == "x-beta"
+        assert cloud.headers[-1]["anthropic-version"] == "2099-01-01"
         # A chat client through the same Anthropic upstream is translated both ways.
         chunks = list(
             openai_client(s).chat.completions.create(
