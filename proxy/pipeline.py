@@ -1,5 +1,6 @@
-"""One proxied request, end to end: decide the route, try the upstream (falling back to the
-local one when the cloud fails before answering), translate, stream, record."""
+"""One proxied request, end to end: decide the route, guard what leaves for the cloud, try
+the upstream under a lease (falling back to the local one when the cloud fails before
+answering), then hand the answer to answer.py, which translates, streams and records."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ import contextlib
 import functools
 import logging
 import time
-import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -18,13 +17,14 @@ import orjson
 from starlette.responses import Response
 
 import prompts
+from proxy import payload as upstream_payload
+from proxy.answer import Answer
 from proxy.classifier import build_classifier
 from proxy.errors import error_response
 from proxy.events import EventRecorder, harness_of, project_dir_of
 from proxy.lease import Lease, LeasedStream
 from proxy.model_server import ModelServer
 from proxy.privacy import PrivacyGuard
-from proxy.rewrite import fold_system, rewrite
 from proxy.routing import (
     Classifier,
     Features,
@@ -33,11 +33,9 @@ from proxy.routing import (
     conversation_key,
 )
 from proxy.settings import Protocol, ProxySettings
-from proxy.sse import KEEPALIVE
-from proxy.streams import MalformedStream, StreamAdapter, adapter
-from proxy.translate import anthropic, responses, to_chat
-from proxy.translate.to_chat import UpstreamStreamError
-from proxy.translate.upstream_requests import request_for
+from proxy.streams import adapter
+from proxy.trace import Trace
+from proxy.translate import anthropic, responses
 from proxy.upstream import (
     Opened,
     ProxySaturated,
@@ -55,21 +53,6 @@ SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 class _Attempt:
     upstream: Upstream
     model: str
-
-
-@dataclass
-class _Trace:
-    """What the routing event records, filled in as the request goes."""
-
-    fields: dict[str, Any] = field(default_factory=dict)
-    started: float = field(default_factory=time.perf_counter)
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-
-    def __post_init__(self) -> None:
-        self.fields["id"] = self.request_id  # the routing event's id: logs name it
-
-    def set(self, **values: Any) -> None:
-        self.fields.update(values)
 
 
 def _stage_summary(stages: dict[str, Any]) -> dict[str, dict[str, float]]:
@@ -103,6 +86,7 @@ class ProxyService:
         self.local = Upstream.of("local", settings.local, client, settings)
         self.router = Router(settings, classifier or build_classifier(settings), self.local_models)
         self.lean_prompt = prompts.load("local_system.md", settings.local_system_prompt)
+        self.answer = Answer(settings.timeouts, self._record)
         self.in_flight = {"cloud": 0, "local": 0}
 
     async def local_models(self) -> list[str]:
@@ -142,7 +126,7 @@ class ProxyService:
     async def handle(
         self, protocol: Protocol, body: dict[str, Any], headers: dict[str, str]
     ) -> Response:
-        trace = _Trace()
+        trace = Trace()
         try:
             return await self._handle(protocol, body, headers, trace)
         except asyncio.CancelledError:
@@ -155,7 +139,7 @@ class ProxyService:
             raise
 
     async def _handle(
-        self, protocol: Protocol, body: dict[str, Any], headers: dict[str, str], trace: _Trace
+        self, protocol: Protocol, body: dict[str, Any], headers: dict[str, str], trace: Trace
     ) -> Response:
         chat_view, names = self._chat_view(protocol, body)
         features = Features.of(chat_view, conversation_key(body, chat_view, headers))
@@ -220,8 +204,15 @@ class ProxyService:
                 continue
             trace.set(upstream=upstream.name, model=attempt.model)
             try:
-                payload = self._payload(
-                    protocol, body, chat_view, upstream, attempt.model, decision.mode
+                body_bytes = upstream_payload.build(
+                    self.settings,
+                    self.lean_prompt,
+                    protocol,
+                    body,
+                    chat_view,
+                    upstream,
+                    attempt.model,
+                    decision.mode,
                 )
             except orjson.JSONEncodeError:  # orjson writes at most 254 levels of nesting
                 upstream.breaker.release()
@@ -236,7 +227,7 @@ class ProxyService:
             lease = Lease(upstream.name, upstream.breaker, self.in_flight, upstream.slots)
             try:
                 opened = await upstream.open(
-                    payload, self._passthrough_headers(protocol, upstream, headers)
+                    body_bytes, upstream_payload.passthrough_headers(protocol, upstream, headers)
                 )
             except ProxySaturated as exc:
                 lease.close()
@@ -257,14 +248,14 @@ class ProxyService:
             stream_adapter = adapter(upstream.protocol, protocol, body, names, attempt.model)
             if stream:
                 return LeasedStream(
-                    self._stream(opened, upstream, lease, stream_adapter, trace),
+                    self.answer.stream(opened, upstream, lease, stream_adapter, trace),
                     lease=lease,
                     on_abandoned=functools.partial(self._abandoned, trace, opened),
                     media_type="text/event-stream",
-                    headers={**SSE_HEADERS, **self._route_headers(trace)},
+                    headers={**SSE_HEADERS, **trace.route_headers()},
                 )
             try:
-                response = await self._whole(
+                response = await self.answer.whole(
                     protocol, opened, upstream, body, names, attempt.model, trace
                 )
                 lease.succeeded()
@@ -281,7 +272,7 @@ class ProxyService:
             "no upstream could answer: " + "; ".join(failures),
         )
 
-    async def _abandoned(self, trace: _Trace, opened: Opened) -> None:
+    async def _abandoned(self, trace: Trace, opened: Opened) -> None:
         """The client left before its stream started: close the upstream's answer, record it."""
         self._record(trace, status="client_cancelled", http_status=499)
         with contextlib.suppress(Exception):
@@ -292,7 +283,7 @@ class ProxyService:
         return self.privacy.text(excerpt)[0] if self.privacy is not None else excerpt
 
     def _guard(
-        self, protocol: Protocol, body: dict[str, Any], trace: _Trace
+        self, protocol: Protocol, body: dict[str, Any], trace: Trace
     ) -> tuple[str, dict[str, Any], str] | Response:
         """Secrets in a request bound for the cloud: redacted, kept local or refused.
         Returns (what to do: none | redact | local, the body to send, why) or the refusal."""
@@ -323,180 +314,10 @@ class ProxyService:
             )
         return mode, scan.body if mode == "redact" else body, note
 
-    def _payload(
-        self,
-        protocol: Protocol,
-        body: dict[str, Any],
-        chat_view: dict[str, Any],
-        upstream: Upstream,
-        model: str,
-        mode: str,
-    ) -> bytes:
-        lean = (
-            upstream.name == "local"
-            and self.settings.local_rewrite
-            and (mode in ("local",) or (mode == "auto" and self.settings.local_rewrite_auto))
-        )
-        fold = upstream.protocol == "openai" and upstream.settings.system_first
-        if upstream.protocol == protocol:
-            out = {**body, "model": model}
-            out = rewrite(protocol, out, self.lean_prompt) if lean else out
-            if fold:
-                out["messages"] = fold_system(out.get("messages") or [])
-            return orjson.dumps(out)
-        chat = {**chat_view, "model": model}
-        if lean:
-            chat = rewrite("openai", chat, self.lean_prompt)
-        if fold:
-            chat["messages"] = fold_system(chat.get("messages") or [])
-        return orjson.dumps(
-            request_for(upstream.protocol, chat, upstream.settings.max_output_tokens)
-        )
-
-    @staticmethod
-    def _passthrough_headers(
-        protocol: Protocol, upstream: Upstream, headers: dict[str, str]
-    ) -> dict[str, str]:
-        # Anthropic's gateway protocol for Claude Code: forward both unchanged.
-        if protocol == upstream.protocol == "anthropic":
-            return {k: headers[k] for k in ("anthropic-beta", "anthropic-version") if k in headers}
-        return {}
-
-    async def _whole(
-        self,
-        protocol: Protocol,
-        opened: Opened,
-        upstream: Upstream,
-        body: dict[str, Any],
-        names: responses.ToolNames,
-        model: str,
-        trace: _Trace,
-    ) -> Response:
-        try:
-            async with asyncio.timeout(self.settings.timeouts.total_s):
-                raw = opened.first_chunk + b"".join([chunk async for chunk in opened.chunks])
-        except (TimeoutError, httpx.HTTPError) as exc:
-            raise UpstreamFailure(
-                "timeout", f"{upstream.name}: reading the answer failed ({exc!r})"
-            ) from None
-        finally:
-            await opened.response.aclose()
-        try:
-            data = orjson.loads(raw)
-            if not isinstance(data, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            raise UpstreamFailure(
-                "malformed", f"{upstream.name}: answer is not JSON: {raw[:120]!r}"
-            ) from None
-        if upstream.protocol == protocol:
-            content = raw  # untouched
-            usage = data.get("usage") or {}
-            tokens = (
-                usage.get("prompt_tokens", usage.get("input_tokens")),
-                usage.get("completion_tokens", usage.get("output_tokens")),
-            )
-        else:
-            chat = to_chat.response_to_chat(upstream.protocol, data)
-            usage = chat.get("usage") or {}
-            tokens = (usage.get("prompt_tokens"), usage.get("completion_tokens"))
-            if protocol == "anthropic":
-                out = anthropic.response_from_chat(chat, model)
-            elif protocol == "responses":
-                out = responses.response_from_chat(chat, body, names, model)
-            else:
-                out = chat
-            content = orjson.dumps(out)
-        self._record(
-            trace, status="ok", http_status=200, input_tokens=tokens[0], output_tokens=tokens[1]
-        )
-        return Response(content, media_type="application/json", headers=self._route_headers(trace))
-
-    async def _stream(
-        self,
-        opened: Opened,
-        upstream: Upstream,
-        lease: Lease,
-        stream_adapter: StreamAdapter,
-        trace: _Trace,
-    ) -> AsyncIterator[bytes]:
-        timeouts = self.settings.timeouts
-        pending: asyncio.Task[bytes] | None = None
-        outcome = "client_closed"
-        error: str | None = None
-
-        async def next_chunk() -> bytes:
-            return await anext(opened.chunks)
-
-        try:
-            first = stream_adapter.feed(opened.first_chunk)
-            if first:
-                yield first
-            last_data = time.monotonic()
-            while True:
-                if pending is None:
-                    pending = asyncio.ensure_future(next_chunk())
-                done, _ = await asyncio.wait(
-                    {pending}, timeout=min(timeouts.keepalive_s, timeouts.stall_s)
-                )
-                if not done:
-                    if time.monotonic() - last_data >= timeouts.stall_s:
-                        raise UpstreamFailure(
-                            "stall", f"{upstream.name}: stream stalled for {timeouts.stall_s:g}s"
-                        )
-                    if stream_adapter.at_boundary:
-                        yield KEEPALIVE
-                    continue
-                try:
-                    chunk = pending.result()
-                except StopAsyncIteration:
-                    if not stream_adapter.finished:
-                        # Closed cleanly, but before its final event: the answer is cut short.
-                        raise UpstreamFailure(
-                            "truncated",
-                            f"{upstream.name}: the stream ended before its final event",
-                        ) from None
-                    break
-                finally:
-                    pending = None
-                last_data = time.monotonic()
-                out = stream_adapter.feed(chunk)
-                if out:
-                    yield out
-                if stream_adapter.ended:
-                    break
-            tail = stream_adapter.finish()
-            if tail:
-                yield tail
-            outcome = "ok"
-            lease.succeeded()
-        except (UpstreamFailure, MalformedStream, UpstreamStreamError, httpx.HTTPError) as exc:
-            outcome, error = "upstream_error", str(exc) or type(exc).__name__
-            lease.failed(error)
-            log.warning("[%s] %s stream failed: %s", trace.request_id, upstream.name, error)
-            yield stream_adapter.error(error)
-        finally:
-            if pending is not None:
-                pending.cancel()
-            if outcome == "client_closed" and stream_adapter.complete:
-                outcome = "ok"  # the client read the last event and hung up first
-                lease.succeeded()
-            lease.close()  # the client left mid-stream: no verdict, the probe slot is freed
-            with contextlib.suppress(Exception):
-                await opened.response.aclose()
-            self._record(
-                trace,
-                status=outcome,
-                http_status=200,
-                error=error,
-                input_tokens=stream_adapter.input_tokens,
-                output_tokens=stream_adapter.output_tokens,
-            )
-
     # ------------------------------------------------------------------ helpers
     def _client_error(
         self,
-        trace: _Trace,
+        trace: Trace,
         protocol: Protocol,
         upstream_protocol: Protocol,
         exc: UpstreamClientError,
@@ -511,26 +332,17 @@ class ProxyService:
             message = exc.body.decode(errors="replace")[:500]
         return self._fail(trace, protocol, exc.status, f"upstream refused the request: {message}")
 
-    def _saturated(self, trace: _Trace, protocol: Protocol, why: str) -> Response:
+    def _saturated(self, trace: Trace, protocol: Protocol, why: str) -> Response:
         message = f"brainrouter is saturated ({why}); retry in a few seconds"
         log.warning("[%s] %s", trace.request_id, message)
         self._record(trace, status="saturated", http_status=503, error=message)
         return error_response(protocol, 503, message, retry_after_s=_RETRY_AFTER_S)
 
-    def _fail(self, trace: _Trace, protocol: Protocol, status: int, message: str) -> Response:
+    def _fail(self, trace: Trace, protocol: Protocol, status: int, message: str) -> Response:
         self._record(trace, status="error", http_status=status, error=message)
         return error_response(protocol, status, message)
 
-    @staticmethod
-    def _route_headers(trace: _Trace) -> dict[str, str]:
-        f = trace.fields
-        return {
-            "x-brainrouter-route": str(f.get("upstream", "")),
-            "x-brainrouter-model": str(f.get("model", "")),
-            "x-brainrouter-fallback": "true" if f.get("fallback") else "false",
-        }
-
-    def _record(self, trace: _Trace, **values: Any) -> None:
+    def _record(self, trace: Trace, **values: Any) -> None:
         if self.events is None:
             return
         trace.set(total_ms=(time.perf_counter() - trace.started) * 1000, **values)
