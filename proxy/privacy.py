@@ -123,7 +123,7 @@ class PrivacyGuard:
                 counts.update(found)
                 return text
             if isinstance(node, dict):
-                if node.get("type") in _SIGNED_BLOCKS:
+                if isinstance(node.get("type"), str) and node["type"] in _SIGNED_BLOCKS:
                     return node  # signed by the provider it goes back to: any change breaks it
                 return {k: walk(v, k) for k, v in node.items()}
             if isinstance(node, list):

@@ -51,7 +51,8 @@ class StreamAdapter(TypingProtocol):
 def _terminal_type(data: dict[str, Any]) -> bool:
     """Anthropic and Responses events carry their type in the data too (the event: line is
     optional for some servers)."""
-    return data.get("type") in _TERMINAL
+    kind = data.get("type")
+    return isinstance(kind, str) and kind in _TERMINAL
 
 
 def _finish_reason(data: dict[str, Any]) -> bool:

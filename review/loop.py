@@ -176,7 +176,7 @@ class ReviewService:
             running = db.exec(
                 select(ReviewRound).where(ReviewRound.status == RoundStatus.RUNNING)
             ).all()
-            stranded = [r for r in running if _owner_gone(r)]
+            stranded = [r for r in running if owner.gone(r.owner)]
             for row in stranded:
                 self._interrupt(db, row, "the process running this round died")
         if stranded:
@@ -221,7 +221,7 @@ class ReviewService:
             last = rows.last_round(db, session.id)
             if last is not None and last.status == RoundStatus.RUNNING:
                 age = utcnow() - last.started_at
-                if not _owner_gone(last) and age < timedelta(
+                if not owner.gone(last.owner) and age < timedelta(
                     seconds=self.settings.round_timeout_s + 60
                 ):
                     raise ReviewInputError(
@@ -390,11 +390,6 @@ class ReviewService:
             human.record(db, session, verdict, by)
         log.info("session %s resolved %s by a human (%s)", session.task_id, verdict.status, by)
         return self._details(session.id)
-
-
-def _owner_gone(row: ReviewRound) -> bool:
-    found = owner.Owner.parse(row.owner)
-    return found is not None and owner.is_gone(found)
 
 
 async def _no_progress(_progress: float, _total: float | None, _message: str) -> None:

@@ -79,3 +79,9 @@ def is_gone(owner: Owner) -> bool:
         return True
     started = _start_time(owner.pid)
     return started is not None and owner.started != "?" and started != owner.started
+
+
+def gone(recorded: str | None) -> bool:
+    """Whether the owner recorded on a round (its text form) is certainly dead."""
+    found = Owner.parse(recorded)
+    return found is not None and is_gone(found)

@@ -142,6 +142,6 @@ def test_codex_through_the_proxy(
     assert f"{route}: calc.py adds two numbers" in done.stdout
     last = upstream.requests[-1]
     text = json.dumps(last.get("system")) + json.dumps(last["messages"])
-    assert "return a + b" in text  # the command's output came back
+    assert "return a + b" in text, done.stdout[-2000:]  # the command's output came back
     assert f"<cwd>{root}</cwd>" in text and "Every function needs a test" in text  # AGENTS.md
-    assert any("request_review" in name for name in _tool_names(last))
+    assert any("request_review" in name for name in _tool_names(last)), _tool_names(last)

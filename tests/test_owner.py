@@ -34,6 +34,20 @@ asyncio.run(main(*sys.argv[1:4]))
 """
 
 
+def _kill_a_worker_mid_round(settings: Settings, fake_llm: FakeLLM, cwd: str) -> None:
+    """Another process starts a round for task `killed`, and is killed -9 while it runs."""
+    fake_llm.script(Reply(hang=True))
+    worker = subprocess.Popen(
+        [sys.executable, "-c", _WORKER, settings.database_url, fake_llm.base_url, cwd]
+    )
+    deadline = time.monotonic() + 60
+    while not fake_llm.requests:  # the round is running in the worker
+        assert worker.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    worker.kill()
+    worker.wait()
+
+
 def test_owner_liveness() -> None:
     me = owner.current()
     assert not owner.is_gone(me)
@@ -53,16 +67,7 @@ async def test_a_killed_round_is_interrupted_and_the_agent_continues_at_once(
 ) -> None:
     cwd = str(root_of(project))
     (root_of(project) / "k.py").write_text("K = 1\n")
-    fake_llm.script(Reply(hang=True))
-    worker = subprocess.Popen(
-        [sys.executable, "-c", _WORKER, settings.database_url, fake_llm.base_url, cwd]
-    )
-    deadline = time.monotonic() + 60
-    while not fake_llm.requests:  # the round is running in the worker
-        assert worker.poll() is None and time.monotonic() < deadline
-        time.sleep(0.02)
-    worker.kill()
-    worker.wait()
+    _kill_a_worker_mid_round(settings, fake_llm, cwd)
 
     runtime = ReviewRuntime(settings)  # a restart: stranded rounds are found at start
     try:
@@ -90,16 +95,7 @@ async def test_a_killed_round_does_not_block_a_running_service(
         service = await runtime.service()  # started before the worker dies
         cwd = str(root_of(project))
         (root_of(project) / "k.py").write_text("K = 2\n")
-        fake_llm.script(Reply(hang=True))
-        worker = subprocess.Popen(
-            [sys.executable, "-c", _WORKER, settings.database_url, fake_llm.base_url, cwd]
-        )
-        deadline = time.monotonic() + 60
-        while not fake_llm.requests:
-            assert worker.poll() is None and time.monotonic() < deadline
-            time.sleep(0.02)
-        worker.kill()
-        worker.wait()
+        _kill_a_worker_mid_round(settings, fake_llm, cwd)
         result = await service.request_review(
             ReviewRequest(task_id="killed", summary="continue", cwd=cwd)
         )

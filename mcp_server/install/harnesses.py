@@ -171,6 +171,8 @@ def codex(ctx: Context) -> list[Edit]:
     server = {
         **_mcp_stdio(ctx),
         "tool_timeout_sec": ctx.tool_timeout_s,
+        # Codex gives a server 10 s to start by default; ours may first start the daemon.
+        "startup_timeout_sec": 30,
         "required": True,
         "tools": {"request_review": {"approval_mode": "approve"}},
     }

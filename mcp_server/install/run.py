@@ -20,7 +20,7 @@ from mcp_server.install.files import (
     restore_plan,
     write,
 )
-from mcp_server.install.harnesses import EDITS, NAME, Context
+from mcp_server.install.harnesses import EDITS, NAME, Context, Edit
 
 Echo = Callable[[str], None]
 Confirm = Callable[[str], bool]
@@ -73,6 +73,20 @@ def _claude_cli(ctx: Context, remove: bool = False) -> tuple[bool, Command | Non
     return True, Command(argv, "registered the MCP server with `claude mcp add-json`")
 
 
+def _edits_and_commands(
+    harness: str, ctx: Context, remove: bool
+) -> tuple[list[Edit], list[Command]]:
+    """The file edits to make, and the harness CLI calls that replace some of them."""
+    edits = EDITS[harness](ctx)
+    if harness != "claude":
+        return edits, []
+    by_cli, command = _claude_cli(ctx, remove=remove)
+    if not by_cli:
+        return edits, []
+    # The CLI does the MCP part; the shell rc line is still ours.
+    return edits[1:], [command] if command else []
+
+
 def install(
     harness: str,
     ctx: Context,
@@ -84,13 +98,7 @@ def install(
     ledger: Ledger | None = None,
 ) -> Report:
     ledger = ledger or Ledger()
-    edits = EDITS[harness](ctx)
-    commands: list[Command] = []
-    if harness == "claude":
-        by_cli, command = _claude_cli(ctx)
-        if by_cli:
-            edits = edits[1:]  # the CLI does the MCP part; the shell rc line is still ours
-            commands += [command] if command else []
+    edits, commands = _edits_and_commands(harness, ctx, remove=False)
     changes = [plan(e.path, e.fmt, e.add) for e in edits]  # raises ConfigFileError, nothing written
     return _write(
         changes,
@@ -115,13 +123,7 @@ def uninstall(
     ledger: Ledger | None = None,
 ) -> Report:
     ledger = ledger or Ledger()
-    edits = EDITS[harness](ctx)
-    commands: list[Command] = []
-    if harness == "claude":
-        by_cli, command = _claude_cli(ctx, remove=True)
-        if by_cli:
-            edits = edits[1:]
-            commands += [command] if command else []
+    edits, commands = _edits_and_commands(harness, ctx, remove=True)
     changes = [restore_plan(e.path, e.fmt, e.remove, ledger) for e in edits if e.path.exists()]
 
     def commit(change: Change) -> object:
