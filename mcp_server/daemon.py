@@ -20,7 +20,6 @@ from mcp_server.admin import RequireToken, load_or_create_token, presented_token
 from mcp_server.config import Settings
 from mcp_server.dashboard import dashboard_router
 from mcp_server.security import (
-    BodyLimit,
     HostOriginGuard,
     allowed_hosts,
     allowed_origins,
@@ -70,7 +69,6 @@ def build_app(settings: Settings) -> FastAPI:
     app.state.peers = peers
     app.state.proxy = proxy
     server = settings.server
-    app.add_middleware(BodyLimit, limit=server.max_api_body_bytes, skip=("/v1/", "/embedded/"))
     if not is_loopback(server.host):
         app.add_middleware(RequireToken, token=admin_token)
     hosts = allowed_hosts(server.host, server.public_url)
@@ -78,6 +76,8 @@ def build_app(settings: Settings) -> FastAPI:
         HostOriginGuard,
         hosts=hosts,
         origins=allowed_origins(hosts, server.port, server.public_url),
+        body_limit=server.max_api_body_bytes,
+        unlimited=("/v1/", "/embedded/"),  # the proxy streams bodies under its own limit
     )
     app.router.routes.extend(proxy_routes(proxy.service, proxy.events))
     app.router.routes.extend(embedded_routes(proxy.model))

@@ -79,12 +79,22 @@ def allowed_origins(
 
 
 class HostOriginGuard:
+    """Host and Origin checks, and (with `body_limit`) the body limit of the daemon's own JSON
+    routes: one middleware layer, as every layer costs each request's coroutine chain."""
+
     def __init__(
-        self, app: ASGIApp, hosts: frozenset[str], origins: frozenset[tuple[str, str, int]]
+        self,
+        app: ASGIApp,
+        hosts: frozenset[str],
+        origins: frozenset[tuple[str, str, int]],
+        body_limit: int | None = None,
+        unlimited: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.hosts = hosts
         self.origins = origins
+        self.body_limit = body_limit
+        self.unlimited = unlimited
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,6 +113,15 @@ class HostOriginGuard:
         if reason:
             await _refuse(scope, receive, send, reason)
             return
+        if (
+            self.body_limit is not None
+            and scope["method"] in _BODY_METHODS
+            and not scope["path"].startswith(self.unlimited)
+        ):
+            replay = await _read_limited(scope, receive, send, self.body_limit)
+            if replay is None:
+                return  # refused: 413 sent
+            receive = replay
         await self.app(scope, receive, send)
 
     def _write_refusal(self, scope: Scope, headers: dict[bytes, bytes]) -> str | None:
@@ -124,47 +143,33 @@ class HostOriginGuard:
         return None
 
 
-class BodyLimit:
-    """Bodies of the daemon's own JSON routes (review API, dashboard, MCP) are read up to
-    `limit` bytes before the route parses them; larger ones get 413. The proxy routes
-    (`skip` prefixes) enforce their own, larger limit while streaming."""
+async def _read_limited(scope: Scope, receive: Receive, send: Send, limit: int) -> Receive | None:
+    """Read a body of the daemon's own JSON routes (review API, dashboard, MCP) up to `limit`
+    bytes before any route parses it; larger ones get 413 (None returned). The proxy routes
+    enforce their own, larger limit while streaming."""
+    for key, value in scope["headers"]:
+        if key == b"content-length" and value.isdigit() and int(value) > limit:
+            await _too_large(scope, receive, send, limit)
+            return None
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        if size > limit:
+            await _too_large(scope, receive, send, limit)
+            return None
+        if not message.get("more_body", False):
+            break
+    replay = iter(messages)
 
-    def __init__(self, app: ASGIApp, limit: int, skip: tuple[str, ...]) -> None:
-        self.app = app
-        self.limit = limit
-        self.skip = skip
+    async def replayed() -> Message:
+        return next(replay, None) or await receive()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] not in _BODY_METHODS
-            or scope["path"].startswith(self.skip)
-        ):
-            await self.app(scope, receive, send)
-            return
-        for key, value in scope["headers"]:
-            if key == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await _too_large(scope, receive, send, self.limit)
-                return
-        messages: list[Message] = []
-        size = 0
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                break
-            size += len(message.get("body", b""))
-            if size > self.limit:
-                await _too_large(scope, receive, send, self.limit)
-                return
-            if not message.get("more_body", False):
-                break
-        replay = iter(messages)
-
-        async def replayed() -> Message:
-            return next(replay, None) or await receive()
-
-        await self.app(scope, replayed, send)
+    return replayed
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
