@@ -31,6 +31,8 @@ _REQUIRED: dict[Protocol, tuple[str, ...]] = {
 
 
 MAX_MODEL_NAME = 256
+# A client that leaves is noticed within this long (see _unless_client_leaves).
+_WATCH_AFTER_S = 0.25
 
 
 class _BadRequest(Exception):
@@ -89,24 +91,32 @@ async def _client_left(request: Request) -> None:
 async def _unless_client_leaves(request: Request, work: Awaitable[Response]) -> Response:
     """Until the answer starts, a client that disconnects cancels the work (and with it the
     upstream request: nobody would read it, and the cloud would bill it). The work runs in
-    this task; one watcher task cancels it when the client leaves."""
+    this task; a watcher that cancels it starts only once the work has taken a while, as a
+    waiting watcher costs every request (most answers start within milliseconds)."""
     this = asyncio.current_task()
     assert this is not None
+    watcher: asyncio.Future[None] | None = None
 
     async def watch() -> None:
         await _client_left(request)
         this.cancel()
 
-    watcher = asyncio.ensure_future(watch())
+    def start_watching() -> None:
+        nonlocal watcher
+        watcher = asyncio.ensure_future(watch())
+
+    timer = asyncio.get_running_loop().call_later(_WATCH_AFTER_S, start_watching)
     try:
         return await work
     except asyncio.CancelledError:
-        if not watcher.done() or watcher.cancelled():
+        if watcher is None or not watcher.done() or watcher.cancelled():
             raise  # cancelled from elsewhere (shutdown)
         this.uncancel()
         return Response(status_code=499)  # nobody is there to read it
     finally:
-        watcher.cancel()
+        timer.cancel()
+        if watcher is not None:
+            watcher.cancel()
 
 
 def proxy_routes(service: ProxyService, events: EventRecorder | None) -> list[BaseRoute]:
