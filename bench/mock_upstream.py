@@ -1,7 +1,9 @@
 """A deliberately fast mock OpenAI upstream for benchmarks: raw asyncio, HTTP/1.1 keep-alive.
 
 POST with "stream": true in the body → a short SSE stream; otherwise a fixed chat completion.
-    python bench/mock_upstream.py PORT
+    python bench/mock_upstream.py PORT [HOLD_S]
+With HOLD_S, a stream's first event is sent at once and the rest HOLD_S seconds later (to hold
+many streams open at the same time).
 """
 
 from __future__ import annotations
@@ -38,10 +40,22 @@ def _chunked(events: list[bytes]) -> bytes:
 _STREAM = _chunked(_EVENTS)
 
 
+_HOLD_S = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
+_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+_STREAM_PARTS = (
+    _HEAD + b"%x\r\n%s\r\n" % (len(_EVENTS[0]), _EVENTS[0]),
+    b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in _EVENTS[1:]) + b"0\r\n\r\n",
+)
+
+
 class _Protocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport: asyncio.Transport = transport  # type: ignore[assignment]
         self.buffer = b""
+
+    def _write_rest(self, rest: bytes) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(rest)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -67,7 +81,12 @@ class _Protocol(asyncio.Protocol):
                     + payload
                 )
             elif b'"stream":true' in body.replace(b" ", b""):
-                self.transport.write(_STREAM)
+                if _HOLD_S:
+                    first, rest = _STREAM_PARTS
+                    self.transport.write(first)
+                    asyncio.get_running_loop().call_later(_HOLD_S, self._write_rest, rest)
+                else:
+                    self.transport.write(_STREAM)
             else:
                 self.transport.write(_PLAIN)
 

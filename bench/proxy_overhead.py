@@ -7,8 +7,10 @@ Starts bench/mock_upstream.py and `brainrouter serve` (routing model=cloud to th
   1. added latency: interleaved rounds of sequential requests, direct vs through the proxy;
      the median of the per-round median differences, and p99 of each side;
   2. streaming time to first byte, direct vs proxy, the same way;
-  3. throughput at concurrency 1, 16 and 64 (keep-alive connections, for --seconds each);
-  4. the daemon's memory (RSS) after the load, without a model loaded.
+  3. throughput at concurrency 1, 16, 64 and 256 (keep-alive connections, for --seconds each);
+  4. the daemon's memory (RSS) after the load, without a model loaded;
+  5. with --streams N: N streams held open at once (the mock holds each for --hold-s), the
+     daemon started as systemd would start it, with a soft limit of 1024 open files.
 --peer URL measures another gateway (its /v1/chat/completions routed to the same mock, e.g. a
 LiteLLM proxy started by hand) in the same run. Prints a table, then one line of JSON.
 """
@@ -176,6 +178,84 @@ def _rss_mb(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
+def _systemd_like_limits() -> None:
+    """In the daemon's process before exec: a soft limit of 1024 open files, as systemd's."""
+    import resource
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
+
+
+async def _one_stream(port: int) -> str:
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return "failed"
+    try:
+        writer.write(
+            b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1:%d\r\n"
+            b"content-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
+            % (port, len(STREAM_BODY), STREAM_BODY)
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        if head.startswith(b"HTTP/1.1 503"):
+            return "saturated"
+        if not head.startswith(b"HTTP/1.1 200"):
+            return "failed"
+        body = await reader.read(-1) if b"connection: close" in head.lower() else b""
+        while b"0\r\n\r\n" not in body:
+            chunk = await reader.read(65536)
+            if not chunk:
+                break
+            body += chunk
+        return "ok" if b"[DONE]" in body and b'"error"' not in body else "failed"
+    except (OSError, asyncio.IncompleteReadError):
+        return "failed"
+    finally:
+        writer.close()
+
+
+def held_streams_run(n: int, hold_s: float) -> dict[str, int]:
+    """A daemon under a soft limit of 1024 open files, n streams held open at once."""
+    import resource
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the load generator's own
+    mock_port, proxy_port = _free_port(), _free_port()
+    tmp = Path(tempfile.mkdtemp(prefix="brainrouter-streams-"))
+    env = {
+        **os.environ,
+        "BRAINROUTER_SERVER__PORT": str(proxy_port),
+        "BRAINROUTER_DATABASE_URL": f"sqlite:///{tmp / 'streams.db'}",
+        "BRAINROUTER_PROXY__CLOUD__BASE_URL": f"http://127.0.0.1:{mock_port}/v1",
+        "BRAINROUTER_PROXY__CLOUD__MODEL": "bench",
+        "BRAINROUTER_LOG_LEVEL": "warning",
+    }
+    mock = subprocess.Popen(
+        [sys.executable, str(HERE / "mock_upstream.py"), str(mock_port), str(hold_s)]
+    )
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).parent / "brainrouter"), "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_systemd_like_limits,
+    )
+    try:
+        _wait(f"http://127.0.0.1:{proxy_port}/health")
+
+        async def all_streams() -> list[str]:
+            return list(await asyncio.gather(*(_one_stream(proxy_port) for _ in range(n))))
+
+        outcomes = asyncio.run(all_streams())
+    finally:
+        daemon.terminate()
+        mock.terminate()
+        daemon.wait(10)
+        mock.wait(10)
+    return {k: outcomes.count(k) for k in ("ok", "saturated", "failed")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -185,6 +265,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--peer", help="another gateway's base URL (…/v1) routed to the same mock")
     parser.add_argument("--json-out", type=Path)
+    parser.add_argument("--streams", type=int, default=0, help="hold this many streams at once")
+    parser.add_argument("--hold-s", type=float, default=3.0)
     args = parser.parse_args()
 
     mock_port, proxy_port = _free_port(), _free_port()
@@ -217,7 +299,7 @@ def main() -> None:
             asyncio.run(sequential(targets, args.rounds, args.per_round, STREAM_BODY, 0))
         )
         rps = {
-            name: {c: asyncio.run(throughput(url, c, args.seconds)) for c in (1, 16, 64)}
+            name: {c: asyncio.run(throughput(url, c, args.seconds)) for c in (1, 16, 64, 256)}
             for name, url in targets.items()
         }
         rss, peak = _rss_mb(daemon.pid)
@@ -229,17 +311,24 @@ def main() -> None:
 
     print(
         f"{'target':<12}{'p50 ms':>9}{'p99 ms':>9}{'added p50':>11}{'ttfb p50':>10}{'ttfb +':>8}"
-        f"{'rps c=1':>9}{'c=16':>8}{'c=64':>8}"
+        f"{'rps c=1':>9}{'c=16':>8}{'c=64':>8}{'c=256':>8}"
     )
     for name in targets:
         lat, first = latency[name], ttfb[name]
         print(
             f"{name:<12}{lat['p50_ms']:>9.2f}{lat['p99_ms']:>9.2f}{lat.get('added_p50_ms', 0):>11.2f}"
             f"{first['p50_ms']:>10.2f}{first.get('added_p50_ms', 0):>8.2f}"
-            f"{rps[name][1]:>9.0f}{rps[name][16]:>8.0f}{rps[name][64]:>8.0f}"
+            f"{rps[name][1]:>9.0f}{rps[name][16]:>8.0f}{rps[name][64]:>8.0f}{rps[name][256]:>8.0f}"
         )
     print(f"brainrouter daemon memory: {rss:.0f} MB RSS now, {peak:.0f} MB peak (no model loaded)")
+    if args.streams:
+        held = held_streams_run(args.streams, args.hold_s)
+        print(
+            f"{args.streams} streams held {args.hold_s:g}s at once (soft open-files limit 1024): "
+            f"{held['ok']} ok, {held['saturated']} told to retry (503), {held['failed']} failed"
+        )
     result = {
+        "held_streams": held if args.streams else None,
         "latency": latency,
         "stream_first_byte": ttfb,
         "throughput_rps": rps,
