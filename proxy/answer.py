@@ -16,12 +16,13 @@ import httpx
 import orjson
 from starlette.responses import Response
 
+from proxy.formats import FORMATS
 from proxy.lease import Lease
 from proxy.settings import Protocol, TimeoutSettings
 from proxy.sse import KEEPALIVE
 from proxy.streams import MalformedStream, StreamAdapter
 from proxy.trace import Trace
-from proxy.translate import anthropic, responses, to_chat
+from proxy.translate.responses import ToolNames
 from proxy.translate.to_chat import UpstreamStreamError
 from proxy.upstream import Opened, Upstream, UpstreamFailure
 
@@ -40,7 +41,7 @@ class Answer:
         opened: Opened,
         upstream: Upstream,
         body: dict[str, Any],
-        names: responses.ToolNames,
+        names: ToolNames,
         model: str,
         trace: Trace,
     ) -> Response:
@@ -69,15 +70,10 @@ class Answer:
                 usage.get("completion_tokens", usage.get("output_tokens")),
             )
         else:
-            chat = to_chat.response_to_chat(upstream.protocol, data)
+            chat = FORMATS[upstream.protocol].response_to_chat(data)
             usage = chat.get("usage") or {}
             tokens = (usage.get("prompt_tokens"), usage.get("completion_tokens"))
-            if protocol == "anthropic":
-                out = anthropic.response_from_chat(chat, model)
-            elif protocol == "responses":
-                out = responses.response_from_chat(chat, body, names, model)
-            else:
-                out = chat
+            out = FORMATS[protocol].response_from_chat(chat, body, names, model)
             content = orjson.dumps(out)
         self._record(
             trace, status="ok", http_status=200, input_tokens=tokens[0], output_tokens=tokens[1]

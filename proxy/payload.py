@@ -8,9 +8,9 @@ from typing import Any
 
 import orjson
 
+from proxy.formats import FORMATS
 from proxy.rewrite import fold_system, rewrite
 from proxy.settings import Protocol, ProxySettings
-from proxy.translate.upstream_requests import request_for
 from proxy.upstream import Upstream
 
 
@@ -41,13 +41,14 @@ def build(
         chat = rewrite("openai", chat, lean_prompt)
     if fold:
         chat["messages"] = fold_system(chat.get("messages") or [])
-    return orjson.dumps(request_for(upstream.protocol, chat, upstream.settings.max_output_tokens))
+    return orjson.dumps(
+        FORMATS[upstream.protocol].request_from_chat(chat, upstream.settings.max_output_tokens)
+    )
 
 
 def passthrough_headers(
     protocol: Protocol, upstream: Upstream, headers: dict[str, str]
 ) -> dict[str, str]:
-    # Anthropic's gateway protocol for Claude Code: forward both unchanged.
-    if protocol == upstream.protocol == "anthropic":
-        return {k: headers[k] for k in ("anthropic-beta", "anthropic-version") if k in headers}
-    return {}
+    if protocol != upstream.protocol:
+        return {}  # translated: the client's format headers mean nothing upstream
+    return {k: headers[k] for k in FORMATS[protocol].forwarded_headers if k in headers}

@@ -22,6 +22,7 @@ from proxy.answer import Answer
 from proxy.classifier import build_classifier
 from proxy.errors import error_response
 from proxy.events import EventRecorder, harness_of, project_dir_of
+from proxy.formats import FORMATS
 from proxy.lease import Lease, LeasedStream
 from proxy.model_server import ModelServer
 from proxy.privacy import PrivacyGuard
@@ -35,7 +36,6 @@ from proxy.routing import (
 from proxy.settings import Protocol, ProxySettings
 from proxy.streams import adapter
 from proxy.trace import Trace
-from proxy.translate import anthropic, responses
 from proxy.upstream import (
     Opened,
     ProxySaturated,
@@ -113,16 +113,6 @@ class ProxyService:
         }
 
     # ------------------------------------------------------------------ requests
-    @staticmethod
-    def _chat_view(
-        protocol: Protocol, body: dict[str, Any]
-    ) -> tuple[dict[str, Any], responses.ToolNames]:
-        if protocol == "anthropic":
-            return anthropic.request_to_chat(body), responses.ToolNames()
-        if protocol == "responses":
-            return responses.request_to_chat(body)
-        return body, responses.ToolNames()
-
     async def handle(
         self, protocol: Protocol, body: dict[str, Any], headers: dict[str, str]
     ) -> Response:
@@ -141,7 +131,7 @@ class ProxyService:
     async def _handle(
         self, protocol: Protocol, body: dict[str, Any], headers: dict[str, str], trace: Trace
     ) -> Response:
-        chat_view, names = self._chat_view(protocol, body)
+        chat_view, names = FORMATS[protocol].request_to_chat(body)
         features = Features.of(chat_view, conversation_key(body, chat_view, headers))
         # Where the project lives: Claude Code says it in the system prompt, Codex in an
         # <environment_context> user message.
@@ -180,7 +170,7 @@ class ProxyService:
             action, guarded_body, note = guarded
             if action == "redact":
                 body = guarded_body
-                chat_view, names = self._chat_view(protocol, body)
+                chat_view, names = FORMATS[protocol].request_to_chat(body)
             elif action == "local":
                 decision = self.router.local_instead(decision, note)
                 trace.set(decision=decision.route, reason=decision.reason)

@@ -11,10 +11,10 @@ from typing import Protocol as TypingProtocol
 
 import orjson
 
+from proxy.formats import FORMATS
 from proxy.settings import Protocol
-from proxy.sse import DONE, SSEParser, encode
-from proxy.translate import anthropic, responses, to_chat
-from proxy.translate.responses_stream import StreamFromChat
+from proxy.sse import SSEParser
+from proxy.translate.responses import ToolNames
 
 
 class MalformedStream(ValueError):
@@ -70,20 +70,6 @@ def _data_json(data: str) -> Any:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
         raise MalformedStream(f"upstream sent a malformed stream event: {data[:120]!r}") from None
-
-
-def error_event(protocol: Protocol, message: str) -> bytes:
-    if protocol == "anthropic":
-        return encode(anthropic.error_body(500, message), "error")
-    if protocol == "responses":
-        payload = {
-            "type": "error",
-            "code": "server_error",
-            "message": message,
-            "sequence_number": 0,
-        }
-        return encode(payload, "error")
-    return encode({"error": {"message": message, "type": "server_error", "code": None}})
 
 
 class Passthrough:
@@ -152,28 +138,7 @@ class Passthrough:
         return b""
 
     def error(self, message: str) -> bytes:
-        return error_event(self.protocol, message)
-
-
-class _ChatEncoder:
-    """The client speaks chat completions: chunks are encoded as they are; usage only when
-    the client asked for it (stream_options.include_usage), as OpenAI does."""
-
-    def __init__(self, include_usage: bool) -> None:
-        self.include_usage = include_usage
-
-    def feed(self, chunk: dict[str, Any]) -> bytes:
-        if not self.include_usage and "usage" in chunk:
-            if not chunk.get("choices"):
-                return b""
-            chunk = {k: v for k, v in chunk.items() if k != "usage"}
-        return encode(chunk)
-
-    def finish(self) -> bytes:
-        return DONE
-
-    def error(self, message: str) -> bytes:
-        return error_event("openai", message)
+        return FORMATS[self.protocol].error_event(message)
 
 
 class Translating:
@@ -182,21 +147,12 @@ class Translating:
         upstream: Protocol,
         client: Protocol,
         body: dict[str, Any],
-        names: responses.ToolNames,
+        names: ToolNames,
         model: str,
     ) -> None:
         self.parser = SSEParser()
-        self.to_chat = to_chat.stream_decoder(upstream, model)
-        self.client: Any
-        if client == "anthropic":
-            self.client = anthropic.StreamFromChat(model)
-        elif client == "responses":
-            self.client = StreamFromChat(body, names, model)
-        else:
-            options = body.get("stream_options")
-            self.client = _ChatEncoder(
-                isinstance(options, dict) and options.get("include_usage") is True
-            )
+        self.to_chat = FORMATS[upstream].stream_decoder(model)
+        self.client = FORMATS[client].stream_encoder(body, names, model)
         self.at_boundary = True
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
@@ -249,7 +205,7 @@ def adapter(
     upstream: Protocol,
     client: Protocol,
     body: dict[str, Any],
-    names: responses.ToolNames,
+    names: ToolNames,
     model: str,
 ) -> StreamAdapter:
     if upstream == client:

@@ -18,13 +18,9 @@ from typing import Any, Literal
 import httpx
 
 from proxy.breaker import CircuitBreaker
+from proxy.formats import FORMATS
 from proxy.settings import Protocol, ProxySettings, TimeoutSettings, UpstreamSettings
 
-PATHS: dict[Protocol, str] = {
-    "openai": "/chat/completions",
-    "anthropic": "/messages",
-    "responses": "/responses",
-}
 _MODELS_TTL_S = 60.0
 FailureKind = Literal[
     "connect", "timeout", "status", "first_byte", "stall", "malformed", "truncated"
@@ -126,19 +122,16 @@ class Upstream:
         return self.settings.protocol
 
     def url(self) -> str:
-        return f"{self.settings.base_url}{PATHS[self.protocol]}"
+        return f"{self.settings.base_url}{FORMATS[self.protocol].path}"
 
     def headers(self, passthrough: dict[str, str] | None = None) -> dict[str, str]:
-        headers = {"content-type": "application/json", **(passthrough or {})}
         key = os.environ.get(self.settings.api_key_env) if self.settings.api_key_env else None
-        if key:
-            if self.protocol == "anthropic":
-                headers["x-api-key"] = key
-            else:
-                headers["authorization"] = f"Bearer {key}"
-        if self.protocol == "anthropic":
-            headers.setdefault("anthropic-version", "2023-06-01")
-        return headers
+        # What the client sent that must reach the upstream unchanged wins over our defaults.
+        return {
+            "content-type": "application/json",
+            **FORMATS[self.protocol].auth_headers(key),
+            **(passthrough or {}),
+        }
 
     async def open(self, body: bytes, headers: dict[str, str] | None = None) -> Opened:
         started = time.perf_counter()

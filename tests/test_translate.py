@@ -233,8 +233,7 @@ def test_chat_to_anthropic_request_alternates_roles() -> None:
 
 
 def test_anthropic_and_responses_answers_to_chat() -> None:
-    chat = to_chat.response_to_chat(
-        "anthropic",
+    chat = to_chat.anthropic_response_to_chat(
         {
             "model": "m",
             "stop_reason": "max_tokens",
@@ -243,8 +242,7 @@ def test_anthropic_and_responses_answers_to_chat() -> None:
         },
     )
     assert chat["choices"][0]["finish_reason"] == "length" and chat["usage"]["total_tokens"] == 7
-    chat = to_chat.response_to_chat(
-        "responses",
+    chat = to_chat.responses_response_to_chat(
         {
             "model": "m",
             "status": "completed",

@@ -7,7 +7,6 @@ import time
 import uuid
 from typing import Any
 
-from proxy.settings import Protocol
 from proxy.translate.anthropic import blocks_to_chat
 
 _FINISH_FROM_ANTHROPIC = {
@@ -57,61 +56,62 @@ def anthropic_usage_to_chat(usage: dict[str, Any], completion: int) -> dict[str,
     return out
 
 
-def response_to_chat(upstream: Protocol, data: dict[str, Any]) -> dict[str, Any]:
-    if upstream == "anthropic":
-        texts, calls = blocks_to_chat(data.get("content") or [])
-        usage = data.get("usage") or {}
-        completion = int(usage.get("output_tokens") or 0)
-        return _completion(
-            str(data.get("model", "")),
-            "".join(texts) if texts else None,
-            calls,
-            _FINISH_FROM_ANTHROPIC.get(str(data.get("stop_reason")), "stop"),
-            anthropic_usage_to_chat(usage, completion),
-        )
-    if upstream == "responses":
-        texts, calls = [], []
-        for item in data.get("output") or []:
-            if item.get("type") == "message":
-                texts.extend(
-                    str(p.get("text", ""))
-                    for p in item.get("content") or []
-                    if p.get("type") == "output_text"
-                )
-            elif item.get("type") == "function_call":
-                calls.append(
-                    {
-                        "id": item.get("call_id", ""),
-                        "type": "function",
-                        "function": {
-                            "name": item.get("name", ""),
-                            "arguments": item.get("arguments") or "{}",
-                        },
-                    }
-                )
-        usage = data.get("usage") or {}
-        prompt, completion = (
-            int(usage.get("input_tokens") or 0),
-            int(usage.get("output_tokens") or 0),
-        )
-        finish = (
-            "tool_calls" if calls else ("length" if data.get("status") == "incomplete" else "stop")
-        )
-        return _completion(
-            str(data.get("model", "")),
-            "".join(texts) if texts else None,
-            calls,
-            finish,
-            {
-                "prompt_tokens": prompt,
-                "completion_tokens": completion,
-                "total_tokens": prompt + completion,
-            },
-        )
-    return data
+def anthropic_response_to_chat(data: dict[str, Any]) -> dict[str, Any]:
+    """A whole Anthropic message as a chat completion."""
+    texts, calls = blocks_to_chat(data.get("content") or [])
+    usage = data.get("usage") or {}
+    completion = int(usage.get("output_tokens") or 0)
+    return _completion(
+        str(data.get("model", "")),
+        "".join(texts) if texts else None,
+        calls,
+        _FINISH_FROM_ANTHROPIC.get(str(data.get("stop_reason")), "stop"),
+        anthropic_usage_to_chat(usage, completion),
+    )
 
 
-class _ChatDecoder:
+def responses_response_to_chat(data: dict[str, Any]) -> dict[str, Any]:
+    """A whole Responses API answer as a chat completion."""
+    texts: list[str] = []
+    calls: list[dict[str, Any]] = []
+    for item in data.get("output") or []:
+        if item.get("type") == "message":
+            texts.extend(
+                str(p.get("text", ""))
+                for p in item.get("content") or []
+                if p.get("type") == "output_text"
+            )
+        elif item.get("type") == "function_call":
+            calls.append(
+                {
+                    "id": item.get("call_id", ""),
+                    "type": "function",
+                    "function": {
+                        "name": item.get("name", ""),
+                        "arguments": item.get("arguments") or "{}",
+                    },
+                }
+            )
+    usage = data.get("usage") or {}
+    prompt, completion = (
+        int(usage.get("input_tokens") or 0),
+        int(usage.get("output_tokens") or 0),
+    )
+    finish = "tool_calls" if calls else ("length" if data.get("status") == "incomplete" else "stop")
+    return _completion(
+        str(data.get("model", "")),
+        "".join(texts) if texts else None,
+        calls,
+        finish,
+        {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        },
+    )
+
+
+class ChatDecoder:
     def __init__(self, model: str) -> None:
         self.model = model
         self.id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
@@ -136,7 +136,7 @@ class _ChatDecoder:
         return [data] if isinstance(data, dict) else []
 
 
-class _AnthropicDecoder(_ChatDecoder):
+class AnthropicDecoder(ChatDecoder):
     def __init__(self, model: str) -> None:
         super().__init__(model)
         self.tool_index = -1
@@ -198,7 +198,7 @@ class _AnthropicDecoder(_ChatDecoder):
         return []
 
 
-class _ResponsesDecoder(_ChatDecoder):
+class ResponsesDecoder(ChatDecoder):
     def __init__(self, model: str) -> None:
         super().__init__(model)
         self.tool_index = -1
@@ -270,11 +270,3 @@ class _ResponsesDecoder(_ChatDecoder):
             error = (data.get("response") or {}).get("error") or data
             raise UpstreamStreamError(str(error.get("message", "upstream error")))
         return []
-
-
-def stream_decoder(upstream: Protocol, model: str) -> _ChatDecoder:
-    if upstream == "anthropic":
-        return _AnthropicDecoder(model)
-    if upstream == "responses":
-        return _ResponsesDecoder(model)
-    return _ChatDecoder(model)

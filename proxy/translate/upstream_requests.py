@@ -7,8 +7,6 @@ from typing import Any
 
 import orjson
 
-from proxy.settings import Protocol
-
 
 def _text(content: Any) -> str:
     if isinstance(content, str):
@@ -205,13 +203,3 @@ def chat_to_responses_request(chat: dict[str, Any]) -> dict[str, Any]:
     if chat.get("stream"):
         body["stream"] = True
     return body
-
-
-def request_for(
-    upstream: Protocol, chat: dict[str, Any], max_tokens: int = DEFAULT_MAX_TOKENS
-) -> dict[str, Any]:
-    if upstream == "anthropic":
-        return chat_to_anthropic_request(chat, max_tokens)
-    if upstream == "responses":
-        return chat_to_responses_request(chat)
-    return chat

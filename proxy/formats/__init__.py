@@ -1,0 +1,65 @@
+"""The three wire formats the proxy speaks, each one object in one module: its upstream path
+and auth headers, its request to and from chat, its answer to and from chat, its stream
+decoder and encoder, and its error body and error event. Chat completions is the pivot every
+translation goes through. Nothing else in the proxy asks which format it is dealing with:
+it asks `FORMATS[protocol]`."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from proxy.formats.anthropic import AnthropicFormat
+from proxy.formats.chat import ChatFormat
+from proxy.formats.responses import ResponsesFormat
+from proxy.settings import Protocol as ProtocolName
+from proxy.translate.responses import ToolNames
+
+
+class StreamDecoder(Protocol):
+    """Upstream stream events in, chat completion chunks out."""
+
+    def feed(self, event: str | None, data: Any) -> list[dict[str, Any]]: ...
+
+
+class StreamEncoder(Protocol):
+    """Chat completion chunks in, the client's stream events (SSE bytes) out."""
+
+    def feed(self, chunk: dict[str, Any]) -> bytes: ...
+
+    def finish(self) -> bytes: ...
+
+    def error(self, message: str) -> bytes: ...
+
+
+class WireFormat(Protocol):
+    path: str  # under an upstream's base URL
+    forwarded_headers: tuple[str, ...]  # client headers an upstream of this format receives
+
+    def auth_headers(self, key: str | None) -> dict[str, str]: ...
+
+    def request_to_chat(self, body: dict[str, Any]) -> tuple[dict[str, Any], ToolNames]: ...
+
+    def request_from_chat(self, chat: dict[str, Any], max_tokens: int) -> dict[str, Any]: ...
+
+    def response_to_chat(self, data: dict[str, Any]) -> dict[str, Any]: ...
+
+    def response_from_chat(
+        self, chat: dict[str, Any], body: dict[str, Any], names: ToolNames, model: str
+    ) -> dict[str, Any]: ...
+
+    def stream_decoder(self, model: str) -> StreamDecoder: ...
+
+    def stream_encoder(
+        self, body: dict[str, Any], names: ToolNames, model: str
+    ) -> StreamEncoder: ...
+
+    def error_body(self, status: int, message: str) -> dict[str, Any]: ...
+
+    def error_event(self, message: str) -> bytes: ...
+
+
+FORMATS: dict[ProtocolName, WireFormat] = {
+    "openai": ChatFormat(),
+    "anthropic": AnthropicFormat(),
+    "responses": ResponsesFormat(),
+}

@@ -1,0 +1,67 @@
+"""OpenAI chat completions: the pivot format (its translations to chat are the identity)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from proxy.sse import DONE, encode
+from proxy.translate import responses as responses_translation
+from proxy.translate.responses import ToolNames
+from proxy.translate.to_chat import ChatDecoder
+
+
+class ChatEncoder:
+    """Chunks go out as they are; usage only when the client asked for it
+    (stream_options.include_usage), as OpenAI does."""
+
+    def __init__(self, include_usage: bool) -> None:
+        self.include_usage = include_usage
+
+    def feed(self, chunk: dict[str, Any]) -> bytes:
+        if not self.include_usage and "usage" in chunk:
+            if not chunk.get("choices"):
+                return b""
+            chunk = {k: v for k, v in chunk.items() if k != "usage"}
+        return encode(chunk)
+
+    def finish(self) -> bytes:
+        return DONE
+
+    def error(self, message: str) -> bytes:
+        return encode({"error": {"message": message, "type": "server_error", "code": None}})
+
+
+class ChatFormat:
+    forwarded_headers: tuple[str, ...] = ()
+    path = "/chat/completions"
+
+    def auth_headers(self, key: str | None) -> dict[str, str]:
+        return {"authorization": f"Bearer {key}"} if key else {}
+
+    def request_to_chat(self, body: dict[str, Any]) -> tuple[dict[str, Any], ToolNames]:
+        return body, ToolNames()
+
+    def request_from_chat(self, chat: dict[str, Any], max_tokens: int) -> dict[str, Any]:
+        return chat
+
+    def response_to_chat(self, data: dict[str, Any]) -> dict[str, Any]:
+        return data
+
+    def response_from_chat(
+        self, chat: dict[str, Any], body: dict[str, Any], names: ToolNames, model: str
+    ) -> dict[str, Any]:
+        return chat
+
+    def stream_decoder(self, model: str) -> ChatDecoder:
+        return ChatDecoder(model)
+
+    def stream_encoder(self, body: dict[str, Any], names: ToolNames, model: str) -> ChatEncoder:
+        options = body.get("stream_options")
+        return ChatEncoder(isinstance(options, dict) and options.get("include_usage") is True)
+
+    def error_body(self, status: int, message: str) -> dict[str, Any]:
+        # OpenAI's error object (the Responses API uses the same shape).
+        return responses_translation.error_body(status, message)
+
+    def error_event(self, message: str) -> bytes:
+        return ChatEncoder(False).error(message)

@@ -1,0 +1,52 @@
+"""The OpenAI Responses API (`/v1/responses`), which Codex speaks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from proxy.sse import encode
+from proxy.translate import responses as translation
+from proxy.translate.responses import ToolNames
+from proxy.translate.responses_stream import StreamFromChat
+from proxy.translate.to_chat import ResponsesDecoder, responses_response_to_chat
+from proxy.translate.upstream_requests import chat_to_responses_request
+
+
+class ResponsesFormat:
+    forwarded_headers: tuple[str, ...] = ()
+    path = "/responses"
+
+    def auth_headers(self, key: str | None) -> dict[str, str]:
+        return {"authorization": f"Bearer {key}"} if key else {}
+
+    def request_to_chat(self, body: dict[str, Any]) -> tuple[dict[str, Any], ToolNames]:
+        return translation.request_to_chat(body)
+
+    def request_from_chat(self, chat: dict[str, Any], max_tokens: int) -> dict[str, Any]:
+        return chat_to_responses_request(chat)
+
+    def response_to_chat(self, data: dict[str, Any]) -> dict[str, Any]:
+        return responses_response_to_chat(data)
+
+    def response_from_chat(
+        self, chat: dict[str, Any], body: dict[str, Any], names: ToolNames, model: str
+    ) -> dict[str, Any]:
+        return translation.response_from_chat(chat, body, names, model)
+
+    def stream_decoder(self, model: str) -> ResponsesDecoder:
+        return ResponsesDecoder(model)
+
+    def stream_encoder(self, body: dict[str, Any], names: ToolNames, model: str) -> StreamFromChat:
+        return StreamFromChat(body, names, model)
+
+    def error_body(self, status: int, message: str) -> dict[str, Any]:
+        return translation.error_body(status, message)
+
+    def error_event(self, message: str) -> bytes:
+        payload = {
+            "type": "error",
+            "code": "server_error",
+            "message": message,
+            "sequence_number": 0,
+        }
+        return encode(payload, "error")
