@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from proxy.settings import Protocol
+from proxy.translate.chat import text_of
 
 # A section starts at a markdown heading, an XML-ish block harnesses use, or an instructions
 # file quoted by the harness; it is kept when its head or body says it is one of the above.
@@ -25,18 +26,6 @@ _KEEP_HEAD = re.compile(
 )
 _KEEP_BODY = re.compile(r"working directory:|<cwd>|mcp__|request_review|\bMCP server", re.I)
 _MAX_KEPT_CHARS = 8000
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(
-            str(part.get("text", ""))
-            for part in content
-            if isinstance(part, dict) and "text" in part
-        )
-    return ""
 
 
 def kept_context(texts: list[str]) -> str:
@@ -79,22 +68,22 @@ def rewrite(protocol: Protocol, body: dict[str, Any], lean_prompt: str) -> dict[
     body = dict(body)
     if protocol == "anthropic":
         messages = body.get("messages") or []
-        texts = [_text(body.get("system"))] + [
-            _text(m.get("content")) for m in messages if _is_system(m)
+        texts = [text_of(body.get("system"))] + [
+            text_of(m.get("content")) for m in messages if _is_system(m)
         ]
         body["system"] = _lean(lean_prompt, texts)
         body["messages"] = [m for m in messages if not _is_system(m)]
     elif protocol == "responses":
         items = body.get("input")
-        texts = [_text(body.get("instructions"))]
+        texts = [text_of(body.get("instructions"))]
         if isinstance(items, list):
             system = [i for i in items if _is_system(i) and i.get("type", "message") == "message"]
-            texts += [_text(i.get("content")) for i in system]
+            texts += [text_of(i.get("content")) for i in system]
             body["input"] = [i for i in items if not any(i is s for s in system)]
         body["instructions"] = _lean(lean_prompt, texts)
     else:
         messages = body.get("messages") or []
-        texts = [_text(m.get("content")) for m in messages if _is_system(m)]
+        texts = [text_of(m.get("content")) for m in messages if _is_system(m)]
         rest = [m for m in messages if not _is_system(m)]
         body["messages"] = [{"role": "system", "content": _lean(lean_prompt, texts)}, *rest]
     return body
@@ -107,16 +96,6 @@ def fold_system(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     system_at = [i for i, m in enumerate(messages) if m.get("role") in ("system", "developer")]
     if system_at in ([], [0]):
         return messages
-    texts = [text for i in system_at if (text := _text_parts(messages[i].get("content")))]
+    texts = [text for i in system_at if (text := text_of(messages[i].get("content")))]
     rest = [m for i, m in enumerate(messages) if i not in set(system_at)]
     return ([{"role": "system", "content": "\n\n".join(texts)}] if texts else []) + rest
-
-
-def _text_parts(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if not isinstance(content, list):
-        return "" if content is None else str(content)
-    return "\n".join(
-        str(part.get("text", "")) for part in content if isinstance(part, dict) and "text" in part
-    )

@@ -11,3 +11,17 @@ def reasoning_of(message: dict[str, Any]) -> str:
     (DeepSeek, Qwen3 on llama.cpp) or `reasoning` (vLLM, Ollama)."""
     value = message.get("reasoning_content") or message.get("reasoning")
     return value if isinstance(value, str) else ""
+
+
+def text_of(content: Any) -> str:
+    """The text of a message's content: a string as is, the texts of a list of parts joined
+    by newlines (images and other parts carry none)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            str(part.get("text", ""))
+            for part in content
+            if isinstance(part, dict) and "text" in part
+        )
+    return "" if content is None else str(content)

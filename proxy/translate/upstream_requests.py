@@ -7,15 +7,7 @@ from typing import Any
 
 import orjson
 
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(
-            str(p.get("text", "")) for p in content if isinstance(p, dict) and "text" in p
-        )
-    return ""
+from proxy.translate.chat import text_of
 
 
 def _anthropic_image(part: dict[str, Any]) -> dict[str, Any]:
@@ -58,7 +50,7 @@ def chat_to_anthropic_request(
     for message in chat.get("messages") or []:
         role = message.get("role")
         if role in ("system", "developer"):
-            system.append(_text(message.get("content")))
+            system.append(text_of(message.get("content")))
         elif role == "tool":
             append(
                 "user",
@@ -66,7 +58,7 @@ def chat_to_anthropic_request(
                     {
                         "type": "tool_result",
                         "tool_use_id": message.get("tool_call_id", ""),
-                        "content": _text(message.get("content")),
+                        "content": text_of(message.get("content")),
                     }
                 ],
             )
@@ -134,13 +126,13 @@ def chat_to_responses_request(chat: dict[str, Any]) -> dict[str, Any]:
     for message in chat.get("messages") or []:
         role = message.get("role")
         if role in ("system", "developer"):
-            instructions.append(_text(message.get("content")))
+            instructions.append(text_of(message.get("content")))
         elif role == "tool":
             items.append(
                 {
                     "type": "function_call_output",
                     "call_id": message.get("tool_call_id", ""),
-                    "output": _text(message.get("content")),
+                    "output": text_of(message.get("content")),
                 }
             )
         else:
