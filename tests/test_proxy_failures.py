@@ -340,3 +340,26 @@ def test_out_of_file_descriptors_is_the_proxys_own_limit() -> None:
     wrapped.__cause__ = cause
     assert _out_of_files(wrapped)
     assert not _out_of_files(httpx.ConnectError("refused"))
+
+
+def test_the_log_names_fallbacks_and_an_opening_breaker_with_the_request_id(
+    tmp_path: Path, cloud: FakeLLM, local: FakeLLM, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    settings = proxy_settings(tmp_path, cloud, local)
+    settings.proxy.breaker.failures = 1
+    s = ServerThread(settings).start()
+    try:
+        cloud.script(Reply(status=500, raw_body="down"))
+        with caplog.at_level(logging.INFO, logger="brainrouter"):
+            answer = openai_client(s).chat.completions.create(
+                model="cloud", messages=[{"role": "user", "content": "hi"}]
+            )
+        assert answer.choices[0].message.content == "local says hi"
+        event_id = routing_events(s)[0]["id"]
+        messages = [r.getMessage() for r in caplog.records]
+        assert any("cloud circuit breaker opened" in m for m in messages), messages
+        assert any(f"[{event_id}] falling back" in m for m in messages), messages
+    finally:
+        s.stop()
