@@ -64,11 +64,7 @@ class Answer:
             ) from None
         if upstream.protocol == protocol:
             content = raw  # untouched
-            usage = data.get("usage") or {}
-            tokens = (
-                usage.get("prompt_tokens", usage.get("input_tokens")),
-                usage.get("completion_tokens", usage.get("output_tokens")),
-            )
+            tokens = FORMATS[protocol].usage_counts(data.get("usage") or {})
         else:
             chat = FORMATS[upstream.protocol].response_to_chat(data)
             usage = chat.get("usage") or {}

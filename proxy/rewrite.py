@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from proxy.formats import FORMATS
 from proxy.settings import Protocol
 from proxy.translate.chat import text_of
 
@@ -60,33 +61,11 @@ def _lean(lean_prompt: str, texts: list[str]) -> str:
     return f"{lean_prompt}\n\nFrom the harness's instructions (environment, project, tools):\n\n{context}"
 
 
-def _is_system(item: Any) -> bool:
-    return isinstance(item, dict) and item.get("role") in ("system", "developer")
-
-
 def rewrite(protocol: Protocol, body: dict[str, Any], lean_prompt: str) -> dict[str, Any]:
-    body = dict(body)
-    if protocol == "anthropic":
-        messages = body.get("messages") or []
-        texts = [text_of(body.get("system"))] + [
-            text_of(m.get("content")) for m in messages if _is_system(m)
-        ]
-        body["system"] = _lean(lean_prompt, texts)
-        body["messages"] = [m for m in messages if not _is_system(m)]
-    elif protocol == "responses":
-        items = body.get("input")
-        texts = [text_of(body.get("instructions"))]
-        if isinstance(items, list):
-            system = [i for i in items if _is_system(i) and i.get("type", "message") == "message"]
-            texts += [text_of(i.get("content")) for i in system]
-            body["input"] = [i for i in items if not any(i is s for s in system)]
-        body["instructions"] = _lean(lean_prompt, texts)
-    else:
-        messages = body.get("messages") or []
-        texts = [text_of(m.get("content")) for m in messages if _is_system(m)]
-        rest = [m for m in messages if not _is_system(m)]
-        body["messages"] = [{"role": "system", "content": _lean(lean_prompt, texts)}, *rest]
-    return body
+    """The body with the lean prompt, plus what it keeps, as its only system prompt."""
+    wire = FORMATS[protocol]
+    texts, rest = wire.split_system(body)
+    return wire.with_system(rest, _lean(lean_prompt, texts))
 
 
 def fold_system(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

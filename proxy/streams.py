@@ -119,14 +119,12 @@ class Passthrough:
         )
         if not isinstance(usage, dict):
             return
-        if self.protocol == "openai":
-            self.input_tokens = usage.get("prompt_tokens", self.input_tokens)
-            self.output_tokens = usage.get("completion_tokens", self.output_tokens)
-        else:
-            if usage.get("input_tokens"):
-                self.input_tokens = usage["input_tokens"]
-            if usage.get("output_tokens") is not None:
-                self.output_tokens = usage["output_tokens"]
+        prompt, completion = FORMATS[self.protocol].usage_counts(usage)
+        # Anthropic reports input at message_start and output at message_delta: keep both.
+        if prompt:
+            self.input_tokens = prompt
+        if completion is not None:
+            self.output_tokens = completion
 
     def finish(self) -> bytes:
         tail, self._tail = self._tail, b""

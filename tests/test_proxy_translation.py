@@ -616,3 +616,28 @@ def test_thinking_blocks_and_signatures_pass_through_a_tool_loop_untouched(
         assert sent["thinking"] == {"type": "enabled", "budget_tokens": 1024}
     finally:
         s.stop()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_passthrough_events_count_cache_reads_and_writes_as_input(
+    tmp_path: Path, cloud: FakeLLM, stream: bool
+) -> None:
+    settings = proxy_settings(tmp_path, cloud, None, cloud={"protocol": "anthropic"})
+    s = ServerThread(settings).start()
+    try:
+        usage = {
+            "input_tokens": 10,
+            "cache_read_input_tokens": 900,
+            "cache_creation_input_tokens": 90,
+        }
+        cloud.script(Reply("hi", usage=usage))
+        messages: Any = [{"role": "user", "content": "hi"}]
+        client = anthropic_client(s)
+        if stream:
+            with client.messages.stream(model="cloud", max_tokens=5, messages=messages) as st:
+                st.get_final_message()
+        else:
+            client.messages.create(model="cloud", max_tokens=5, messages=messages)
+        assert routing_events(s)[0]["input_tokens"] == 1000
+    finally:
+        s.stop()

@@ -57,6 +57,18 @@ class WireFormat(Protocol):
 
     def error_event(self, message: str) -> bytes: ...
 
+    def usage_counts(self, usage: dict[str, Any]) -> tuple[int | None, int | None]:
+        """(input tokens, cache reads and writes included; output tokens) of an answer's usage."""
+        ...
+
+    def split_system(self, body: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+        """The texts of the harness's system prompt, and the body without it."""
+        ...
+
+    def with_system(self, body: dict[str, Any], text: str) -> dict[str, Any]:
+        """The body with `text` as its only system prompt."""
+        ...
+
 
 FORMATS: dict[ProtocolName, WireFormat] = {
     "openai": ChatFormat(),

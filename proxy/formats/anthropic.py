@@ -6,6 +6,7 @@ from typing import Any
 
 from proxy.sse import encode
 from proxy.translate import anthropic as translation
+from proxy.translate.chat import is_system, text_of
 from proxy.translate.responses import ToolNames
 from proxy.translate.to_chat import AnthropicDecoder, anthropic_response_to_chat
 from proxy.translate.upstream_requests import chat_to_anthropic_request
@@ -51,3 +52,24 @@ class AnthropicFormat:
 
     def error_event(self, message: str) -> bytes:
         return encode(translation.error_body(500, message), "error")
+
+    def usage_counts(self, usage: dict[str, Any]) -> tuple[int | None, int | None]:
+        if "input_tokens" not in usage and "output_tokens" not in usage:
+            return None, None
+        prompt = sum(
+            int(usage.get(k) or 0)
+            for k in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+        )
+        return prompt, usage.get("output_tokens")
+
+    def split_system(self, body: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+        # Claude Code also sends role "system" messages mid-conversation.
+        messages = body.get("messages") or []
+        texts = [text_of(body.get("system"))]
+        texts += [text_of(m.get("content")) for m in messages if is_system(m)]
+        rest = {k: v for k, v in body.items() if k != "system"}
+        rest["messages"] = [m for m in messages if not is_system(m)]
+        return texts, rest
+
+    def with_system(self, body: dict[str, Any], text: str) -> dict[str, Any]:
+        return {**body, "system": text}

@@ -6,6 +6,7 @@ from typing import Any
 
 from proxy.sse import DONE, encode
 from proxy.translate import responses as responses_translation
+from proxy.translate.chat import is_system, text_of
 from proxy.translate.responses import ToolNames
 from proxy.translate.to_chat import ChatDecoder
 
@@ -65,3 +66,15 @@ class ChatFormat:
 
     def error_event(self, message: str) -> bytes:
         return ChatEncoder(False).error(message)
+
+    def usage_counts(self, usage: dict[str, Any]) -> tuple[int | None, int | None]:
+        return usage.get("prompt_tokens"), usage.get("completion_tokens")
+
+    def split_system(self, body: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+        messages = body.get("messages") or []
+        texts = [text_of(m.get("content")) for m in messages if is_system(m)]
+        return texts, {**body, "messages": [m for m in messages if not is_system(m)]}
+
+    def with_system(self, body: dict[str, Any], text: str) -> dict[str, Any]:
+        messages = [{"role": "system", "content": text}, *(body.get("messages") or [])]
+        return {**body, "messages": messages}

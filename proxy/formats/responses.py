@@ -6,6 +6,7 @@ from typing import Any
 
 from proxy.sse import encode
 from proxy.translate import responses as translation
+from proxy.translate.chat import is_system, text_of
 from proxy.translate.responses import ToolNames
 from proxy.translate.responses_stream import StreamFromChat
 from proxy.translate.to_chat import ResponsesDecoder, responses_response_to_chat
@@ -50,3 +51,20 @@ class ResponsesFormat:
             "sequence_number": 0,
         }
         return encode(payload, "error")
+
+    def usage_counts(self, usage: dict[str, Any]) -> tuple[int | None, int | None]:
+        return usage.get("input_tokens"), usage.get("output_tokens")
+
+    def split_system(self, body: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+        # Codex sends its system prompt as developer messages, with no instructions.
+        items = body.get("input")
+        texts = [text_of(body.get("instructions"))]
+        rest = {k: v for k, v in body.items() if k != "instructions"}
+        if isinstance(items, list):
+            system = [i for i in items if is_system(i) and i.get("type", "message") == "message"]
+            texts += [text_of(i.get("content")) for i in system]
+            rest["input"] = [i for i in items if not any(i is s for s in system)]
+        return texts, rest
+
+    def with_system(self, body: dict[str, Any], text: str) -> dict[str, Any]:
+        return {**body, "instructions": text}

@@ -25,3 +25,8 @@ def text_of(content: Any) -> str:
             if isinstance(part, dict) and "text" in part
         )
     return "" if content is None else str(content)
+
+
+def is_system(item: Any) -> bool:
+    """A system (or developer) message, in any format's message list."""
+    return isinstance(item, dict) and item.get("role") in ("system", "developer")
