@@ -141,7 +141,7 @@ class ProxyRuntime:
             limits=limits,
         )
         self.events = EventRecorder(store.engine, proxy.events_max)
-        self.classifier = build_classifier(proxy, model_judge(self.model))
+        self.classifier = build_classifier(proxy, model_judge(self.model, proxy.classifier.prompt))
         # The review loop's detector: both halves of the product find the same secrets.
         guard = PrivacyGuard(redact, proxy.privacy)
         self.service = ProxyService(

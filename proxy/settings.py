@@ -102,8 +102,11 @@ class ClassifierSettings(BaseModel):
     judge_margin: float = Field(
         default=0.05, ge=0.0, le=1.0, description="Ask the model judge within this of the threshold"
     )
+    prompt: Path | None = Field(
+        default=None, description="A Jinja2 file replacing prompts/classifier.md (the judge's)"
+    )
 
-    @field_validator("weights")
+    @field_validator("weights", "prompt")
     @classmethod
     def _weights_file(cls, value: Path | None) -> Path | None:
         if value is not None:

@@ -295,6 +295,7 @@ async def test_cloud_key_is_sent_as_bearer(
         await runtime.aclose()
     assert result.reviewer == "cloud"
     assert fake_llm.requests[-1]["model"] == "fake-cloud"
+    assert fake_llm.headers[-1]["authorization"] == "Bearer sk-test"  # the key reached it
 
 
 async def test_progress_is_reported(

@@ -139,3 +139,17 @@ async def test_missing_or_corrupt_model_is_a_clear_error(
     with pytest.raises(ModelUnavailable):  # and it stays failed, without retrying the load
         await server.embed("x")
     assert server.describe()["status"] == "failed"
+
+
+async def test_the_judges_prompt_can_be_replaced(model: ModelServer, tmp_path: Path) -> None:
+    from proxy.classifier.judge import model_judge
+
+    template = tmp_path / "classifier.md"
+    template.write_text(
+        "Route this to the cloud. Always answer cloud.\nRequest: {{ prompt }}\nRoute: cloud, cloud, cloud,"
+    )
+    text = "rename a variable"
+    shipped = await model_judge(model)(text)
+    replaced = await model_judge(model, template)(text)
+    assert replaced != pytest.approx(shipped)  # the file in config is the prompt used
+    assert replaced > shipped

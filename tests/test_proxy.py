@@ -198,3 +198,52 @@ def test_model_names_are_checked_before_any_upstream(
         )
     assert cloud.requests == [] and local.requests == []
     assert httpx.get(f"{server.url}/health").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("protocol", "header", "value"),
+    [
+        ("openai", "authorization", "Bearer sk-cloud-key"),
+        ("anthropic", "x-api-key", "sk-cloud-key"),
+    ],
+)
+def test_the_cloud_key_reaches_the_upstream_in_its_formats_header(
+    tmp_path: Path,
+    cloud: FakeLLM,
+    monkeypatch: pytest.MonkeyPatch,
+    protocol: str,
+    header: str,
+    value: str,
+) -> None:
+    monkeypatch.setenv("BENCH_CLOUD_KEY", "sk-cloud-key")
+    settings = proxy_settings(
+        tmp_path, cloud, None, cloud={"protocol": protocol, "api_key_env": "BENCH_CLOUD_KEY"}
+    )
+    s = ServerThread(settings).start()
+    try:
+        openai_client(s).chat.completions.create(
+            model="cloud", messages=[{"role": "user", "content": "hi"}]
+        )
+        assert cloud.headers[-1][header] == value
+        # The client's own credential never goes upstream.
+        assert "unused" not in str(cloud.headers[-1])
+    finally:
+        s.stop()
+
+
+def test_the_local_system_prompt_can_be_replaced(
+    tmp_path: Path, cloud: FakeLLM, local: FakeLLM
+) -> None:
+    lean = tmp_path / "lean.md"
+    lean.write_text("You are a terse local helper.")
+    s = ServerThread(proxy_settings(tmp_path, cloud, local, local_system_prompt=str(lean))).start()
+    try:
+        openai_client(s).chat.completions.create(
+            model="local",
+            messages=[{"role": "system", "content": "harness"}, {"role": "user", "content": "hi"}],
+        )
+        assert local.requests[-1]["messages"][0]["content"].startswith(
+            "You are a terse local helper."
+        )
+    finally:
+        s.stop()
