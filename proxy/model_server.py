@@ -54,7 +54,7 @@ class ModelServer:
         self.path: Path | None = None
         self.gpu_offload = False
         self.load_s: float | None = None
-        self._load_lock = asyncio.Lock()
+        self._loading: asyncio.Future[None] | None = None  # the one load, once started
         self._short = ThreadPoolExecutor(1, thread_name_prefix="model-short")
         self._long = ThreadPoolExecutor(1, thread_name_prefix="model-long")
         self._contexts: dict[str, Any] = {}
@@ -65,21 +65,31 @@ class ModelServer:
 
     # ------------------------------------------------------------------ loading
     async def ensure_loaded(self) -> None:
+        """Wait for the model. There is one load, whoever asks first starts it, and a caller
+        that gives up (a 50 ms judge timeout) does not cancel it: the next caller waits for
+        the same load, never starts another."""
         if self.status == "ready":
             return
-        async with self._load_lock:
-            if self.status == "ready":
-                return
-            if self.status.startswith("failed"):
-                raise ModelUnavailable(self.error or "the model failed to load")
-            self.status = "loading"
-            try:
-                await asyncio.get_running_loop().run_in_executor(self._long, self._load)
-            except ModelUnavailable as exc:
-                self.status, self.error = "failed", str(exc)
-                log.error("%s", exc)
-                raise
-            self.status = "ready"
+        self.start_loading()
+        assert self._loading is not None
+        await asyncio.shield(self._loading)
+
+    def start_loading(self) -> None:
+        """Begin the one load, in the background, if nobody has."""
+        if self._loading is None:
+            self._loading = asyncio.ensure_future(self._load_once())
+            # A failure is reported to every caller; nobody may be waiting when it happens.
+            self._loading.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    async def _load_once(self) -> None:
+        self.status = "loading"
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._long, self._load)
+        except ModelUnavailable as exc:
+            self.status, self.error = "failed", str(exc)
+            log.error("%s", exc)
+            raise
+        self.status = "ready"
 
     def _load(self) -> None:
         if not self.settings.enabled:

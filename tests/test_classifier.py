@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -91,17 +92,26 @@ async def test_the_judge_is_asked_only_near_the_threshold() -> None:
     assert len(asked) == 1 and result.route == "local"
 
 
-async def test_a_slow_judge_is_cut_off_and_the_first_stage_decides() -> None:
+@pytest.mark.parametrize("default", ["cloud", "local"])
+async def test_a_slow_or_failing_judge_is_cut_off_and_the_default_decides(
+    default: Literal["cloud", "local"],
+) -> None:
     async def slow_judge(text: str) -> float:
         await asyncio.sleep(5)
         return 1.0
 
+    async def broken_judge(text: str) -> float:
+        raise RuntimeError("model failed to load")
+
     score = LinearScorer().score("Name a color.")
+    # Stage 1 alone would say local (the threshold is just above its score).
     settings = ClassifierSettings(
-        threshold=score + 0.001, judge=True, judge_margin=0.1, timeout_ms=30
+        threshold=score + 0.001, judge=True, judge_margin=0.1, timeout_ms=30, default=default
     )
     result = await LearnedClassifier(settings, slow_judge).classify(_features("Name a color."))
-    assert result.route == "local" and "judge timed out" in result.reason
+    assert result.route == default and "judge timed out" in result.reason
+    result = await LearnedClassifier(settings, broken_judge).classify(_features("Name a color."))
+    assert result.route == default and "judge unavailable" in result.reason
 
 
 def test_unusable_weights_fall_back_to_the_rules(tmp_path: Path) -> None:

@@ -153,3 +153,40 @@ async def test_the_judges_prompt_can_be_replaced(model: ModelServer, tmp_path: P
     replaced = await model_judge(model, template)(text)
     assert replaced != pytest.approx(shipped)  # the file in config is the prompt used
     assert replaced > shipped
+
+
+async def test_one_load_however_many_callers_give_up(shared_cache: Path) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(shared_cache))
+        server = ModelServer(ModelSettings(n_ctx=512))
+        loads = 0
+        real_load = server._load
+
+        def counted() -> None:
+            nonlocal loads
+            loads += 1
+            real_load()
+
+        server._load = counted  # type: ignore[method-assign]
+        try:
+            for _ in range(4):  # four judges give up after 1 ms, as a 50 ms budget would
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(server.ensure_loaded(), 0.001)
+                assert server.describe()["status"] == "loading"
+            await server.ensure_loaded()
+            assert server.describe()["status"] == "ready" and loads == 1
+        finally:
+            server.close()
+
+
+async def test_a_failed_load_says_why_to_every_caller(tmp_path: Path) -> None:
+    from proxy.model_server import ModelUnavailable
+
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"not a model")
+    server = ModelServer(ModelSettings(path=broken))
+    for _ in range(2):
+        with pytest.raises(ModelUnavailable, match="not a GGUF model file"):
+            await server.ensure_loaded()
+    assert server.describe()["status"] == "failed"
+    server.close()

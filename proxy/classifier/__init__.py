@@ -170,17 +170,22 @@ class LearnedClassifier:
     async def _ask_judge(
         self, text: str, score: float, first: Classification, spent_ms: float
     ) -> Classification:
-        """Stage 2, within what is left of the time limit; past it, stage 1's decision stands."""
+        """Stage 2, within what is left of the time limit; past it, the configured default."""
         assert self.judge is not None
         started = time.perf_counter()
         try:
             async with asyncio.timeout(max(0.0, self.settings.timeout_ms - spent_ms) / 1000):
                 judged = await self.judge(text)
         except TimeoutError:
-            return Classification(first.route, first.score, f"{first.reason}; judge timed out")
+            # SPEC M2: on a timeout or an error, the configured default decides.
+            return Classification(
+                self.settings.default, first.score, f"{first.reason}; judge timed out: default"
+            )
         except Exception as exc:
             return Classification(
-                first.route, first.score, f"{first.reason}; judge unavailable ({exc})"
+                self.settings.default,
+                first.score,
+                f"{first.reason}; judge unavailable ({exc}): default",
             )
         self.stage_ms["judge"].append((time.perf_counter() - started) * 1000)
         return self._decide((score + judged) / 2, "learned router + model judge")
