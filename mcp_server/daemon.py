@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from mcp_server import peer
+from mcp_server import peer, startup
 from mcp_server.admin import RequireToken, load_or_create_token, presented_token, valid
 from mcp_server.config import Settings
 from mcp_server.dashboard import dashboard_router
@@ -55,6 +55,8 @@ def build_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for line in startup.summary(settings, proxy.embedded_local):
+            log.info("%s", line)
         await runtime.service()
         await proxy.start()
         async with mcp_app.lifespan(app):

@@ -116,7 +116,8 @@ class ProxyRuntime:
             migrate(conn, MIGRATIONS, table=MIGRATIONS_TABLE)
         proxy = settings.proxy
         self.model = ModelServer(proxy.model)
-        if proxy.local.base_url is None and proxy.model.enabled:
+        self.embedded_local = proxy.local.base_url is None and proxy.model.enabled
+        if self.embedded_local:
             # No local LLM server configured: the in-process model serves model=local.
             local = proxy.local.model_copy(
                 update={

@@ -1,0 +1,47 @@
+"""What `brainrouter serve` says at start: which upstreams and reviewers are configured and what
+is missing, in words a user can act on (no key is ever printed, only whether it is set)."""
+
+from __future__ import annotations
+
+import os
+
+from mcp_server.config import Settings
+
+
+def _key(env: str | None) -> str:
+    if not env:
+        return "no key"
+    return f"key from ${env}" if os.environ.get(env) else f"key MISSING (set ${env})"
+
+
+def summary(settings: Settings, embedded_local: bool) -> list[str]:
+    proxy, review = settings.proxy, settings.review
+    lines = []
+    if proxy.cloud.base_url:
+        lines.append(
+            f"proxy cloud: {proxy.cloud.base_url} ({proxy.cloud.protocol}, model "
+            f"{proxy.cloud.model or 'UNSET: set proxy.cloud.model'}, {_key(proxy.cloud.api_key_env)})"
+        )
+    else:
+        lines.append("proxy cloud: not configured (set proxy.cloud.base_url and proxy.cloud.model)")
+    if embedded_local:
+        lines.append("proxy local: the embedded model (set proxy.local.base_url for a real server)")
+    elif proxy.local.base_url:
+        lines.append(f"proxy local: {proxy.local.base_url} (model {proxy.local.model or 'UNSET'})")
+    else:
+        lines.append("proxy local: not configured (set proxy.local.base_url)")
+    for name in ("local", "cloud"):
+        reviewer = getattr(review, name)
+        if reviewer.base_url:
+            lines.append(
+                f"review {name}: {reviewer.base_url} (model {reviewer.model}, "
+                f"{_key(reviewer.api_key_env)})"
+            )
+        else:
+            lines.append(f"review {name}: not configured (set review.{name}.base_url)")
+    if not (review.local.base_url or review.cloud.base_url):
+        lines.append(
+            "request_review will escalate every round until a reviewer is configured "
+            "(review.local or review.cloud)"
+        )
+    return lines
