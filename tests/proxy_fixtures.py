@@ -79,6 +79,14 @@ def server(tmp_path: Path, cloud: FakeLLM, local: FakeLLM) -> Iterator[ServerThr
     s.stop()
 
 
+@pytest.fixture
+def anthropic_cloud(tmp_path: Path, cloud: FakeLLM) -> Iterator[ServerThread]:
+    """The daemon's app with an Anthropic cloud upstream (the `cloud` fake) and no local."""
+    s = ServerThread(proxy_settings(tmp_path, cloud, None, cloud={"protocol": "anthropic"})).start()
+    yield s
+    s.stop()
+
+
 def openai_client(server: ServerThread) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
 
