@@ -22,7 +22,37 @@ log = logging.getLogger("brainrouter.proxy")
 Verdict = Literal["ok", "failed", "none"]
 
 
+Refusal = Literal["breaker_open", "saturated"]
+
+
 class Lease:
+    @classmethod
+    async def take(
+        cls,
+        name: str,
+        breaker: CircuitBreaker,
+        in_flight: MutableMapping[str, int],
+        slots: asyncio.Semaphore,
+        wait_s: float,
+    ) -> Lease | Refusal:
+        """A lease on one call, or why there is none: the breaker refuses (it may take its
+        half-open probe slot here), or no connection slot frees up within `wait_s` (the pool
+        is the proxy's limit, not the upstream's: the breaker hears nothing of it)."""
+        if not breaker.allow():
+            return "breaker_open"
+        if slots.locked():
+            try:
+                await asyncio.wait_for(slots.acquire(), wait_s)
+            except TimeoutError:
+                breaker.release()
+                return "saturated"
+            except BaseException:
+                breaker.release()
+                raise
+        else:
+            await slots.acquire()  # free: no waiting, no timer
+        return cls(name, breaker, in_flight, slots)
+
     def __init__(
         self,
         name: str,

@@ -188,11 +188,6 @@ class ProxyService:
             if failures:
                 trace.set(fallback=True, fallback_reason="; ".join(failures))
                 log.warning("[%s] falling back: %s", trace.request_id, "; ".join(failures))
-            if not upstream.breaker.allow():
-                breaker_open = True
-                failures.append(f"{upstream.name} circuit breaker open")
-                continue
-            trace.set(upstream=upstream.name, model=attempt.model)
             try:
                 body_bytes = upstream_payload.build(
                     self.settings,
@@ -205,16 +200,25 @@ class ProxyService:
                     decision.mode,
                 )
             except orjson.JSONEncodeError:  # orjson writes at most 254 levels of nesting
-                upstream.breaker.release()
                 return self._fail(trace, protocol, 400, "request body is nested too deeply")
-            if not await upstream.admit():
-                upstream.breaker.release()
+            lease = await Lease.take(
+                upstream.name,
+                upstream.breaker,
+                self.in_flight,
+                upstream.slots,
+                self.settings.timeouts.connect_s,
+            )
+            if lease == "breaker_open":
+                breaker_open = True
+                failures.append(f"{upstream.name} circuit breaker open")
+                continue
+            if lease == "saturated":
                 return self._saturated(
                     trace,
                     protocol,
-                    f"{upstream.max_connections} {upstream.name} requests in flight",
+                    f"{self.settings.max_connections} {upstream.name} requests in flight",
                 )
-            lease = Lease(upstream.name, upstream.breaker, self.in_flight, upstream.slots)
+            trace.set(upstream=upstream.name, model=attempt.model)
             try:
                 opened = await upstream.open(
                     body_bytes, upstream_payload.passthrough_headers(protocol, upstream, headers)

@@ -86,7 +86,6 @@ class Upstream:
         self.timeouts = timeouts
         self.breaker = breaker
         self.slots = asyncio.Semaphore(max_connections)
-        self.max_connections = max_connections
         self.last_latency_ms: float | None = None
         self._models: tuple[float, list[str]] | None = None
 
@@ -100,18 +99,6 @@ class Upstream:
     ) -> Upstream:
         breaker = CircuitBreaker(proxy.breaker.failures, proxy.breaker.cooldown_s)
         return cls(name, settings, client, proxy.timeouts, breaker, proxy.max_connections)
-
-    async def admit(self) -> bool:
-        """A connection slot, waiting at most the connect timeout; False when the proxy is
-        saturated (the pool is the proxy's limit, not the upstream's)."""
-        if not self.slots.locked():
-            await self.slots.acquire()  # free: no waiting, no timer
-            return True
-        try:
-            await asyncio.wait_for(self.slots.acquire(), self.timeouts.connect_s)
-        except TimeoutError:
-            return False
-        return True
 
     @property
     def configured(self) -> bool:
