@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -178,6 +179,34 @@ def _rss_mb(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
+def _start(
+    mock_args: list[str], preexec_fn: Callable[[], None] | None = None
+) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes], int, int]:
+    """The mock upstream and `brainrouter serve` routing model=cloud to it: (mock, daemon,
+    daemon's port, mock's port). The caller waits for /health and ends both."""
+    mock_port, proxy_port = _free_port(), _free_port()
+    tmp = Path(tempfile.mkdtemp(prefix="brainrouter-bench-"))
+    env = {
+        **os.environ,
+        "BRAINROUTER_SERVER__PORT": str(proxy_port),
+        "BRAINROUTER_DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
+        "BRAINROUTER_PROXY__CLOUD__BASE_URL": f"http://127.0.0.1:{mock_port}/v1",
+        "BRAINROUTER_PROXY__CLOUD__MODEL": "bench",
+        "BRAINROUTER_LOG_LEVEL": "warning",
+    }
+    mock = subprocess.Popen(
+        [sys.executable, str(HERE / "mock_upstream.py"), str(mock_port), *mock_args]
+    )
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).parent / "brainrouter"), "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=preexec_fn,
+    )
+    return mock, daemon, proxy_port, mock_port
+
+
 def _systemd_like_limits() -> None:
     """In the daemon's process before exec: a soft limit of 1024 open files, as systemd's."""
     import resource
@@ -221,26 +250,7 @@ def held_streams_run(n: int, hold_s: float) -> dict[str, int]:
 
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the load generator's own
-    mock_port, proxy_port = _free_port(), _free_port()
-    tmp = Path(tempfile.mkdtemp(prefix="brainrouter-streams-"))
-    env = {
-        **os.environ,
-        "BRAINROUTER_SERVER__PORT": str(proxy_port),
-        "BRAINROUTER_DATABASE_URL": f"sqlite:///{tmp / 'streams.db'}",
-        "BRAINROUTER_PROXY__CLOUD__BASE_URL": f"http://127.0.0.1:{mock_port}/v1",
-        "BRAINROUTER_PROXY__CLOUD__MODEL": "bench",
-        "BRAINROUTER_LOG_LEVEL": "warning",
-    }
-    mock = subprocess.Popen(
-        [sys.executable, str(HERE / "mock_upstream.py"), str(mock_port), str(hold_s)]
-    )
-    daemon = subprocess.Popen(
-        [str(Path(sys.executable).parent / "brainrouter"), "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=_systemd_like_limits,
-    )
+    mock, daemon, proxy_port, _mock_port = _start([str(hold_s)], preexec_fn=_systemd_like_limits)
     try:
         _wait(f"http://127.0.0.1:{proxy_port}/health")
 
@@ -269,23 +279,7 @@ def main() -> None:
     parser.add_argument("--hold-s", type=float, default=3.0)
     args = parser.parse_args()
 
-    mock_port, proxy_port = _free_port(), _free_port()
-    tmp = Path(tempfile.mkdtemp(prefix="brainrouter-bench-"))
-    env = {
-        **os.environ,
-        "BRAINROUTER_SERVER__PORT": str(proxy_port),
-        "BRAINROUTER_DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
-        "BRAINROUTER_PROXY__CLOUD__BASE_URL": f"http://127.0.0.1:{mock_port}/v1",
-        "BRAINROUTER_PROXY__CLOUD__MODEL": "bench",
-        "BRAINROUTER_LOG_LEVEL": "warning",
-    }
-    mock = subprocess.Popen([sys.executable, str(HERE / "mock_upstream.py"), str(mock_port)])
-    daemon = subprocess.Popen(
-        [str(Path(sys.executable).parent / "brainrouter"), "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    mock, daemon, proxy_port, mock_port = _start([])
     try:
         _wait(f"http://127.0.0.1:{proxy_port}/health")
         targets = {

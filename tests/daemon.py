@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -42,7 +43,8 @@ class Daemon:
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> Daemon:
+    def start(self, preexec_fn: Callable[[], None] | None = None) -> Daemon:
+        """Start and wait until healthy; `preexec_fn` runs in the child first (limits...)."""
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [BRAINROUTER, "serve"],
@@ -50,6 +52,7 @@ class Daemon:
                 stdout=log,
                 stderr=log,
                 stdin=subprocess.DEVNULL,
+                preexec_fn=preexec_fn,
             )
         wait_healthy(self.url, proc=self.proc)
         return self

@@ -377,18 +377,9 @@ def test_serve_raises_the_open_files_limit(tmp_path: Path, fake_llm: FakeLLM) ->
     def low_soft_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
 
-    d = Daemon(_env(tmp_path, fake_llm), tmp_path / "nofile.log")
-    with open(d.log_path, "ab") as log:
-        d.proc = subprocess.Popen(
-            [BRAINROUTER, "serve"],
-            env=d.env,
-            stdout=log,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=low_soft_limit,
-        )
+    d = Daemon(_env(tmp_path, fake_llm), tmp_path / "nofile.log").start(low_soft_limit)
     try:
-        wait_healthy(d.url, proc=d.proc)
+        assert d.proc is not None
         limits = Path(f"/proc/{d.proc.pid}/limits").read_text()
         line = next(x for x in limits.splitlines() if x.startswith("Max open files"))
         assert int(line.split()[3]) > 256, line
