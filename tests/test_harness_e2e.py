@@ -55,6 +55,18 @@ def daemon(
     d.stop()
 
 
+def _ask(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run a harness CLI non-interactively in the project, as a user would; it must succeed."""
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def _sent_text(request: dict[str, Any]) -> str:
+    """What an upstream request says, system prompt and messages (any format)."""
+    return json.dumps(request.get("system")) + json.dumps(request["messages"])
+
+
 def _tool_names(request: dict[str, Any]) -> list[str]:
     return [
         t.get("name") or t.get("function", {}).get("name", "") for t in request.get("tools", [])
@@ -91,20 +103,12 @@ def test_claude_code_through_the_proxy(
         return Reply(f"{route}: calc.py adds two numbers")
 
     upstream.responder = model
-    done = subprocess.run(
-        [claude, "-p", "--model", route, "What does calc.py do?"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = _ask([claude, "-p", "--model", route, "What does calc.py do?"], root, env)
     assert f"{route}: calc.py adds two numbers" in done.stdout
     assert other.requests == []
     last = upstream.requests[-1]
     assert "return a + b" in json.dumps(last["messages"])  # the Read tool's result came back
-    text = json.dumps(last.get("system")) + json.dumps(last["messages"])
+    text = _sent_text(last)
     assert "Primary working directory: " + str(root) in text
     assert "mcp__brainrouter__request_review" in _tool_names(last)
     if route == "local":
@@ -130,18 +134,12 @@ def test_codex_through_the_proxy(
         return Reply(f"{route}: calc.py adds two numbers")
 
     upstream.responder = model
-    done = subprocess.run(
-        [codex, "exec", "--skip-git-repo-check", "-m", route, "What does calc.py do?"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    done = _ask(
+        [codex, "exec", "--skip-git-repo-check", "-m", route, "What does calc.py do?"], root, env
     )
-    assert done.returncode == 0, done.stdout + done.stderr
     assert f"{route}: calc.py adds two numbers" in done.stdout
     last = upstream.requests[-1]
-    text = json.dumps(last.get("system")) + json.dumps(last["messages"])
+    text = _sent_text(last)
     assert "return a + b" in text, done.stdout[-2000:]  # the command's output came back
     assert f"<cwd>{root}</cwd>" in text and "Every function needs a test" in text  # AGENTS.md
     assert any("request_review" in name for name in _tool_names(last)), _tool_names(last)
