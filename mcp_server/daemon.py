@@ -19,6 +19,7 @@ from mcp_server import peer, startup
 from mcp_server.admin import RequireToken, load_or_create_token, presented_token, valid
 from mcp_server.config import Settings
 from mcp_server.dashboard import dashboard_router
+from mcp_server.process import raise_open_files_limit, tune_gc
 from mcp_server.security import (
     HostOriginGuard,
     allowed_hosts,
@@ -113,24 +114,6 @@ def build_app(settings: Settings) -> FastAPI:
     return app
 
 
-def raise_open_files_limit() -> None:
-    """Every proxied request holds two sockets: lift the soft limit on open files to the hard
-    one (1024 by default under systemd and most shells, far below what a busy proxy needs)."""
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - not POSIX
-        return
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY:
-        hard = max(soft, 1 << 20)
-    if soft < hard:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-            log.info("open files limit raised from %d to %d", soft, hard)
-        except (ValueError, OSError) as exc:
-            log.warning("could not raise the open files limit from %d: %s", soft, exc)
-
-
 class RemoteBindRefused(RuntimeError):
     pass
 
@@ -155,6 +138,7 @@ def serve(settings: Settings) -> None:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         lifespan="on",
     )
+    tune_gc()
     _Server(config, on_exit=app.state.runtime.begin_shutdown).run()
 
 
