@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from proxy.formats import FORMATS
-from proxy.rewrite import fold_system, rewrite
+from proxy.rewrite import rewrite
 from proxy.settings import Protocol, ProxySettings
 from proxy.upstream import Upstream
 
@@ -29,21 +29,16 @@ def build(
         and settings.local_rewrite
         and (mode in ("local",) or (mode == "auto" and settings.local_rewrite_auto))
     )
-    fold = upstream.protocol == "openai" and upstream.settings.system_first
-    if upstream.protocol == protocol:
-        out = {**body, "model": model}
-        out = rewrite(protocol, out, lean_prompt) if lean else out
-        if fold:
-            out["messages"] = fold_system(out.get("messages") or [])
-        return orjson.dumps(out)
-    chat = {**chat_view, "model": model}
+    same = upstream.protocol == protocol
+    wire = FORMATS[upstream.protocol]
+    out = {**(body if same else chat_view), "model": model}
     if lean:
-        chat = rewrite("openai", chat, lean_prompt)
-    if fold:
-        chat["messages"] = fold_system(chat.get("messages") or [])
-    return orjson.dumps(
-        FORMATS[upstream.protocol].request_from_chat(chat, upstream.settings.max_output_tokens)
-    )
+        out = rewrite(protocol if same else "openai", out, lean_prompt)
+    if not same:
+        out = wire.request_from_chat(out, upstream.settings.max_output_tokens)
+    if upstream.settings.system_first:
+        out = wire.system_first(out)
+    return orjson.dumps(out)
 
 
 def passthrough_headers(

@@ -11,7 +11,6 @@ from typing import Any
 
 from proxy.formats import FORMATS
 from proxy.settings import Protocol
-from proxy.translate.chat import text_of
 
 # A section starts at a markdown heading, an XML-ish block harnesses use, or an instructions
 # file quoted by the harness; it is kept when its head or body says it is one of the above.
@@ -66,15 +65,3 @@ def rewrite(protocol: Protocol, body: dict[str, Any], lean_prompt: str) -> dict[
     wire = FORMATS[protocol]
     texts, rest = wire.split_system(body)
     return wire.with_system(rest, _lean(lean_prompt, texts))
-
-
-def fold_system(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Chat messages with every system (or developer) message moved into one leading system
-    message: many local chat templates (llama.cpp's among them) refuse a system message after
-    the conversation started, which Claude Code sends."""
-    system_at = [i for i, m in enumerate(messages) if m.get("role") in ("system", "developer")]
-    if system_at in ([], [0]):
-        return messages
-    texts = [text for i in system_at if (text := text_of(messages[i].get("content")))]
-    rest = [m for i, m in enumerate(messages) if i not in set(system_at)]
-    return ([{"role": "system", "content": "\n\n".join(texts)}] if texts else []) + rest

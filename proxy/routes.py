@@ -18,17 +18,11 @@ from starlette.routing import BaseRoute, Route
 from proxy import validate
 from proxy.errors import error_response
 from proxy.events import EventRecorder
+from proxy.formats import FORMATS
 from proxy.pipeline import ProxyService
 from proxy.routing import MODES
 from proxy.settings import Protocol
 from proxy.translate import anthropic
-
-_REQUIRED: dict[Protocol, tuple[str, ...]] = {
-    "openai": ("model", "messages"),
-    "anthropic": ("model", "messages"),
-    "responses": ("model", "input"),
-}
-
 
 MAX_MODEL_NAME = 256
 # A client that leaves is noticed within this long (see _unless_client_leaves).
@@ -59,10 +53,7 @@ async def _read_json(request: Request, limit: int) -> dict[str, Any]:
     return data
 
 
-def _validate(protocol: Protocol, body: dict[str, Any]) -> None:
-    missing = [key for key in _REQUIRED[protocol] if key not in body]
-    if missing:
-        raise _BadRequest(400, f"missing required field(s): {', '.join(missing)}")
+def _check_model(body: dict[str, Any]) -> None:
     model = body["model"]
     if not isinstance(model, str) or not model.strip():
         raise _BadRequest(
@@ -75,10 +66,6 @@ def _validate(protocol: Protocol, body: dict[str, Any]) -> None:
             400,
             f"model must be at most {MAX_MODEL_NAME} printable characters, no control characters",
         )
-    if protocol != "responses" and not isinstance(body["messages"], list):
-        raise _BadRequest(400, "messages must be an array")
-    if protocol == "responses" and not isinstance(body["input"], (str, list)):
-        raise _BadRequest(400, "input must be a string or an array of items")
     if "stream" in body and not isinstance(body["stream"], bool):
         raise _BadRequest(400, "stream must be true or false")
 
@@ -126,8 +113,8 @@ def proxy_routes(service: ProxyService, events: EventRecorder | None) -> list[Ba
         async def handler(request: Request) -> Response:
             try:
                 body = await _read_json(request, limit)
-                _validate(protocol, body)
-                validate.check(protocol, body)
+                FORMATS[protocol].check(body)
+                _check_model(body)
             except _BadRequest as exc:
                 return error_response(protocol, exc.status, str(exc))
             except validate.Malformed as exc:

@@ -55,16 +55,6 @@ def _terminal_type(data: dict[str, Any]) -> bool:
     return isinstance(kind, str) and kind in _TERMINAL
 
 
-def _finish_reason(data: dict[str, Any]) -> bool:
-    choices = data.get("choices")
-    return bool(
-        isinstance(choices, list)
-        and choices
-        and isinstance(choices[0], dict)
-        and choices[0].get("finish_reason")
-    )
-
-
 def _data_json(data: str) -> Any:
     try:
         return orjson.loads(data)
@@ -104,7 +94,7 @@ class Passthrough:
             if isinstance(parsed, dict):
                 if _terminal_type(parsed):
                     self.complete = self.finished = True
-                elif self.protocol == "openai" and _finish_reason(parsed):
+                elif FORMATS[self.protocol].answer_finished(parsed):
                     self.finished = True
                 if '"usage"' in event.data:
                     self._usage(parsed)
@@ -165,7 +155,7 @@ class Translating:
     def _chunks(self, chunks: list[dict[str, Any]]) -> bytes:
         out = b""
         for chunk in chunks:
-            if _finish_reason(chunk):
+            if FORMATS["openai"].answer_finished(chunk):  # chunks in the chat pivot
                 self.finished = True
             usage = chunk.get("usage")
             if isinstance(usage, dict):

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from proxy.settings import Protocol
-
 _CHAT_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 # Claude Code 2.1 also puts role "system" messages mid-conversation.
 _ANTHROPIC_ROLES = frozenset({"user", "assistant", "system"})
@@ -67,7 +65,17 @@ def _parts(content: Any, where: str, text_types: frozenset[str]) -> None:
             _str(part.get("text"), f"{here}.text")
 
 
-def _chat(body: dict[str, Any]) -> None:
+def _required(body: dict[str, Any], keys: tuple[str, ...]) -> None:
+    missing = [key for key in keys if key not in body]
+    if missing:
+        raise Malformed(f"missing required field(s): {', '.join(missing)}")
+
+
+def chat(body: dict[str, Any]) -> None:
+    """Raise Malformed naming the first field of a chat completions request of a wrong type."""
+    _required(body, ("model", "messages"))
+    _need(isinstance(body["messages"], list), "messages", "must be an array")
+    _common(body)
     for i, message in enumerate(body["messages"]):
         where = f"messages[{i}]"
         _need(isinstance(message, dict), where, "must be an object")
@@ -124,7 +132,11 @@ def _anthropic_blocks(content: Any, where: str) -> None:
             _str(block.get("thinking"), f"{here}.thinking")
 
 
-def _anthropic(body: dict[str, Any]) -> None:
+def anthropic(body: dict[str, Any]) -> None:
+    """Raise Malformed naming the first field of a Messages request of a wrong type."""
+    _required(body, ("model", "messages"))
+    _need(isinstance(body["messages"], list), "messages", "must be an array")
+    _common(body)
     for i, message in enumerate(body["messages"]):
         where = f"messages[{i}]"
         _need(isinstance(message, dict), where, "must be an object")
@@ -136,7 +148,11 @@ def _anthropic(body: dict[str, Any]) -> None:
         _anthropic_blocks(system, "system")
 
 
-def _responses(body: dict[str, Any]) -> None:
+def responses(body: dict[str, Any]) -> None:
+    """Raise Malformed naming the first field of a Responses request of a wrong type."""
+    _required(body, ("model", "input"))
+    _need(isinstance(body["input"], (str, list)), "input", "must be a string or an array of items")
+    _common(body)
     _opt(body, "instructions", str, "a string")
     items = body["input"]
     if isinstance(items, str):
@@ -169,12 +185,3 @@ def _responses(body: dict[str, Any]) -> None:
         for key in ("call_id", "id"):
             if item.get(key) is not None:
                 _str(item[key], f"{where}.{key}")
-
-
-_BY_PROTOCOL = {"openai": _chat, "anthropic": _anthropic, "responses": _responses}
-
-
-def check(protocol: Protocol, body: dict[str, Any]) -> None:
-    """Raise Malformed naming the first field of a wrong type."""
-    _common(body)
-    _BY_PROTOCOL[protocol](body)

@@ -57,7 +57,7 @@ def test_responses_rewrite() -> None:
 
 
 def test_system_messages_are_folded_to_the_front() -> None:
-    from proxy.rewrite import fold_system
+    from proxy.translate.chat import fold_system
 
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": "You are a coding agent."},

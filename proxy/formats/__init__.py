@@ -69,6 +69,20 @@ class WireFormat(Protocol):
         """The body with `text` as its only system prompt."""
         ...
 
+    def system_first(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The body with its system text before the conversation, for upstreams whose chat
+        templates refuse it later (a no-op where the format keeps system text apart)."""
+        ...
+
+    def check(self, body: dict[str, Any]) -> None:
+        """Raise validate.Malformed naming the first missing or mistyped field of a request."""
+        ...
+
+    def answer_finished(self, event: dict[str, Any]) -> bool:
+        """Whether this stream event (its data) says the answer is over, before the format's
+        own terminal event (chat's finish_reason before `[DONE]`)."""
+        ...
+
 
 FORMATS: dict[ProtocolName, WireFormat] = {
     "openai": ChatFormat(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from proxy import validate
 from proxy.sse import encode
 from proxy.translate import anthropic as translation
 from proxy.translate.chat import is_system, text_of
@@ -73,3 +74,12 @@ class AnthropicFormat:
 
     def with_system(self, body: dict[str, Any], text: str) -> dict[str, Any]:
         return {**body, "system": text}
+
+    def system_first(self, body: dict[str, Any]) -> dict[str, Any]:
+        return body
+
+    def check(self, body: dict[str, Any]) -> None:
+        validate.anthropic(body)
+
+    def answer_finished(self, event: dict[str, Any]) -> bool:
+        return False  # only its terminal event ends it

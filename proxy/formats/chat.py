@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from proxy import validate
 from proxy.sse import DONE, encode
 from proxy.translate import responses as responses_translation
-from proxy.translate.chat import is_system, text_of
+from proxy.translate.chat import fold_system, is_system, text_of
 from proxy.translate.responses import ToolNames
 from proxy.translate.to_chat import ChatDecoder
 
@@ -78,3 +79,20 @@ class ChatFormat:
     def with_system(self, body: dict[str, Any], text: str) -> dict[str, Any]:
         messages = [{"role": "system", "content": text}, *(body.get("messages") or [])]
         return {**body, "messages": messages}
+
+    def system_first(self, body: dict[str, Any]) -> dict[str, Any]:
+        messages = body.get("messages") or []
+        folded = fold_system(messages)
+        return body if folded is messages else {**body, "messages": folded}
+
+    def check(self, body: dict[str, Any]) -> None:
+        validate.chat(body)
+
+    def answer_finished(self, event: dict[str, Any]) -> bool:
+        choices = event.get("choices")
+        return bool(
+            isinstance(choices, list)
+            and choices
+            and isinstance(choices[0], dict)
+            and choices[0].get("finish_reason")
+        )

@@ -30,3 +30,15 @@ def text_of(content: Any) -> str:
 def is_system(item: Any) -> bool:
     """A system (or developer) message, in any format's message list."""
     return isinstance(item, dict) and item.get("role") in ("system", "developer")
+
+
+def fold_system(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Chat messages with every system (or developer) message moved into one leading system
+    message: many local chat templates (llama.cpp's among them) refuse a system message after
+    the conversation started, which Claude Code sends."""
+    system_at = [i for i, m in enumerate(messages) if is_system(m)]
+    if system_at in ([], [0]):
+        return messages
+    texts = [text for i in system_at if (text := text_of(messages[i].get("content")))]
+    rest = [m for i, m in enumerate(messages) if i not in set(system_at)]
+    return ([{"role": "system", "content": "\n\n".join(texts)}] if texts else []) + rest
