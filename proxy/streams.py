@@ -15,6 +15,7 @@ from proxy.formats import FORMATS
 from proxy.settings import Protocol
 from proxy.sse import SSEParser
 from proxy.translate.responses import ToolNames
+from proxy.translate.shapes import ChatChunk
 
 
 class MalformedStream(ValueError):
@@ -152,7 +153,7 @@ class Translating:
     def ended(self) -> bool:
         return self.upstream_done
 
-    def _chunks(self, chunks: list[dict[str, Any]]) -> bytes:
+    def _chunks(self, chunks: list[ChatChunk]) -> bytes:
         out = b""
         for chunk in chunks:
             if FORMATS["openai"].answer_finished(chunk):  # chunks in the chat pivot

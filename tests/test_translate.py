@@ -3,6 +3,7 @@
 import json
 
 from proxy.translate import anthropic, responses, to_chat, upstream_requests
+from proxy.translate.shapes import ChatCompletion
 
 
 def test_anthropic_request_with_structured_tool_results_and_unknown_fields() -> None:
@@ -64,7 +65,7 @@ def test_anthropic_request_with_structured_tool_results_and_unknown_fields() -> 
 
 
 def test_anthropic_response_and_stream_from_chat() -> None:
-    chat = {
+    chat: ChatCompletion = {
         "choices": [
             {
                 "message": {

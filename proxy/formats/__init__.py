@@ -6,6 +6,7 @@ it asks `FORMATS[protocol]`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from proxy.formats.anthropic import AnthropicFormat
@@ -13,18 +14,19 @@ from proxy.formats.chat import ChatFormat
 from proxy.formats.responses import ResponsesFormat
 from proxy.settings import Protocol as ProtocolName
 from proxy.translate.responses import ToolNames
+from proxy.translate.shapes import ChatChunk, ChatCompletion
 
 
 class StreamDecoder(Protocol):
     """Upstream stream events in, chat completion chunks out."""
 
-    def feed(self, event: str | None, data: Any) -> list[dict[str, Any]]: ...
+    def feed(self, event: str | None, data: Any) -> list[ChatChunk]: ...
 
 
 class StreamEncoder(Protocol):
     """Chat completion chunks in, the client's stream events (SSE bytes) out."""
 
-    def feed(self, chunk: dict[str, Any]) -> bytes: ...
+    def feed(self, chunk: ChatChunk) -> bytes: ...
 
     def finish(self) -> bytes: ...
 
@@ -41,10 +43,10 @@ class WireFormat(Protocol):
 
     def request_from_chat(self, chat: dict[str, Any], max_tokens: int) -> dict[str, Any]: ...
 
-    def response_to_chat(self, data: dict[str, Any]) -> dict[str, Any]: ...
+    def response_to_chat(self, data: dict[str, Any]) -> ChatCompletion: ...
 
     def response_from_chat(
-        self, chat: dict[str, Any], body: dict[str, Any], names: ToolNames, model: str
+        self, chat: ChatCompletion, body: dict[str, Any], names: ToolNames, model: str
     ) -> dict[str, Any]: ...
 
     def stream_decoder(self, model: str) -> StreamDecoder: ...
@@ -78,7 +80,7 @@ class WireFormat(Protocol):
         """Raise validate.Malformed naming the first missing or mistyped field of a request."""
         ...
 
-    def answer_finished(self, event: dict[str, Any]) -> bool:
+    def answer_finished(self, event: Mapping[str, Any]) -> bool:
         """Whether this stream event (its data) says the answer is over, before the format's
         own terminal event (chat's finish_reason before `[DONE]`)."""
         ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from proxy import validate
@@ -9,6 +10,7 @@ from proxy.sse import encode
 from proxy.translate import anthropic as translation
 from proxy.translate.chat import is_system, text_of
 from proxy.translate.responses import ToolNames
+from proxy.translate.shapes import ChatCompletion
 from proxy.translate.to_chat import AnthropicDecoder, anthropic_response_to_chat
 from proxy.translate.upstream_requests import chat_to_anthropic_request
 
@@ -32,11 +34,11 @@ class AnthropicFormat:
     def request_from_chat(self, chat: dict[str, Any], max_tokens: int) -> dict[str, Any]:
         return chat_to_anthropic_request(chat, max_tokens)
 
-    def response_to_chat(self, data: dict[str, Any]) -> dict[str, Any]:
+    def response_to_chat(self, data: dict[str, Any]) -> ChatCompletion:
         return anthropic_response_to_chat(data)
 
     def response_from_chat(
-        self, chat: dict[str, Any], body: dict[str, Any], names: ToolNames, model: str
+        self, chat: ChatCompletion, body: dict[str, Any], names: ToolNames, model: str
     ) -> dict[str, Any]:
         return translation.response_from_chat(chat, model)
 
@@ -81,5 +83,5 @@ class AnthropicFormat:
     def check(self, body: dict[str, Any]) -> None:
         validate.anthropic(body)
 
-    def answer_finished(self, event: dict[str, Any]) -> bool:
+    def answer_finished(self, event: Mapping[str, Any]) -> bool:
         return False  # only its terminal event ends it

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from proxy import validate
 from proxy.sse import DONE, encode
 from proxy.translate import responses as responses_translation
 from proxy.translate.chat import fold_system, is_system, text_of
 from proxy.translate.responses import ToolNames
+from proxy.translate.shapes import ChatChunk, ChatCompletion
 from proxy.translate.to_chat import ChatDecoder
 
 
@@ -19,11 +21,12 @@ class ChatEncoder:
     def __init__(self, include_usage: bool) -> None:
         self.include_usage = include_usage
 
-    def feed(self, chunk: dict[str, Any]) -> bytes:
+    def feed(self, chunk: ChatChunk) -> bytes:
         if not self.include_usage and "usage" in chunk:
             if not chunk.get("choices"):
                 return b""
-            chunk = {k: v for k, v in chunk.items() if k != "usage"}
+            chunk = chunk.copy()
+            del chunk["usage"]
         return encode(chunk)
 
     def finish(self) -> bytes:
@@ -46,13 +49,13 @@ class ChatFormat:
     def request_from_chat(self, chat: dict[str, Any], max_tokens: int) -> dict[str, Any]:
         return chat
 
-    def response_to_chat(self, data: dict[str, Any]) -> dict[str, Any]:
-        return data
+    def response_to_chat(self, data: dict[str, Any]) -> ChatCompletion:
+        return cast(ChatCompletion, data)  # the upstream's own answer, passed on as it is
 
     def response_from_chat(
-        self, chat: dict[str, Any], body: dict[str, Any], names: ToolNames, model: str
+        self, chat: ChatCompletion, body: dict[str, Any], names: ToolNames, model: str
     ) -> dict[str, Any]:
-        return chat
+        return dict(chat)
 
     def stream_decoder(self, model: str) -> ChatDecoder:
         return ChatDecoder(model)
@@ -88,7 +91,7 @@ class ChatFormat:
     def check(self, body: dict[str, Any]) -> None:
         validate.chat(body)
 
-    def answer_finished(self, event: dict[str, Any]) -> bool:
+    def answer_finished(self, event: Mapping[str, Any]) -> bool:
         choices = event.get("choices")
         return bool(
             isinstance(choices, list)

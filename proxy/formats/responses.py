@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from proxy import validate
@@ -10,6 +11,7 @@ from proxy.translate import responses as translation
 from proxy.translate.chat import is_system, text_of
 from proxy.translate.responses import ToolNames
 from proxy.translate.responses_stream import StreamFromChat
+from proxy.translate.shapes import ChatCompletion
 from proxy.translate.to_chat import ResponsesDecoder, responses_response_to_chat
 from proxy.translate.upstream_requests import chat_to_responses_request
 
@@ -27,11 +29,11 @@ class ResponsesFormat:
     def request_from_chat(self, chat: dict[str, Any], max_tokens: int) -> dict[str, Any]:
         return chat_to_responses_request(chat)
 
-    def response_to_chat(self, data: dict[str, Any]) -> dict[str, Any]:
+    def response_to_chat(self, data: dict[str, Any]) -> ChatCompletion:
         return responses_response_to_chat(data)
 
     def response_from_chat(
-        self, chat: dict[str, Any], body: dict[str, Any], names: ToolNames, model: str
+        self, chat: ChatCompletion, body: dict[str, Any], names: ToolNames, model: str
     ) -> dict[str, Any]:
         return translation.response_from_chat(chat, body, names, model)
 
@@ -76,5 +78,5 @@ class ResponsesFormat:
     def check(self, body: dict[str, Any]) -> None:
         validate.responses(body)
 
-    def answer_finished(self, event: dict[str, Any]) -> bool:
+    def answer_finished(self, event: Mapping[str, Any]) -> bool:
         return False  # only its terminal event ends it

@@ -7,12 +7,14 @@ dropped, never an error. Tool use, tool results (also structured) and images sur
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
 from proxy.sse import encode
 from proxy.translate.chat import reasoning_of
+from proxy.translate.shapes import ChatChunk, ChatCompletion, ToolCall
 
 STOP_REASONS = {
     "stop": "end_turn",
@@ -92,10 +94,10 @@ def _user_messages(content: Any) -> list[dict[str, Any]]:
     return out
 
 
-def blocks_to_chat(content: list[Any]) -> tuple[list[str], list[dict[str, Any]]]:
+def blocks_to_chat(content: list[Any]) -> tuple[list[str], list[ToolCall]]:
     """An assistant's Anthropic content blocks as chat: its texts and its tool calls."""
     texts: list[str] = []
-    calls: list[dict[str, Any]] = []
+    calls: list[ToolCall] = []
     for block in content:
         if not isinstance(block, dict):
             continue
@@ -185,7 +187,7 @@ def request_to_chat(body: dict[str, Any]) -> dict[str, Any]:
     return chat
 
 
-def _usage(usage: dict[str, Any] | None) -> dict[str, int]:
+def _usage(usage: Mapping[str, Any] | None) -> dict[str, int]:
     """Chat usage as Anthropic's: cache reads (and writes, when a translation carried them)
     apart from input_tokens."""
     usage = usage or {}
@@ -208,7 +210,7 @@ def _tool_input(arguments: str | None) -> Any:
     return value if isinstance(value, dict) else {"value": value}
 
 
-def response_from_chat(chat: dict[str, Any], model: str) -> dict[str, Any]:
+def response_from_chat(chat: ChatCompletion, model: str) -> dict[str, Any]:
     choice = (chat.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     content: list[dict[str, Any]] = []
@@ -280,7 +282,7 @@ class StreamFromChat:
         start = {"type": "content_block_start", "index": self._index, "content_block": block}
         return out + encode(start, "content_block_start")
 
-    def feed(self, chunk: dict[str, Any]) -> bytes:
+    def feed(self, chunk: ChatChunk) -> bytes:
         out = b"" if self._started else self._start()
         if chunk.get("usage"):
             self._usage = _usage(chunk["usage"])
@@ -330,8 +332,8 @@ class StreamFromChat:
                         },
                     }
                     out += encode(payload, "content_block_delta")
-            if choice.get("finish_reason"):
-                self._stop = STOP_REASONS.get(choice["finish_reason"], "end_turn")
+            if finish := choice.get("finish_reason"):
+                self._stop = STOP_REASONS.get(finish, "end_turn")
         return out
 
     def finish(self) -> bytes:

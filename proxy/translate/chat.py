@@ -3,10 +3,11 @@ format)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
-def reasoning_of(message: dict[str, Any]) -> str:
+def reasoning_of(message: Mapping[str, Any]) -> str:
     """A local reasoning model's thoughts in a chat message or delta: `reasoning_content`
     (DeepSeek, Qwen3 on llama.cpp) or `reasoning` (vLLM, Ollama)."""
     value = message.get("reasoning_content") or message.get("reasoning")

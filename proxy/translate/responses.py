@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from proxy.translate.chat import reasoning_of
+from proxy.translate.shapes import ChatCompletion
 
 
 @dataclass
@@ -179,7 +181,7 @@ def request_to_chat(body: dict[str, Any]) -> tuple[dict[str, Any], ToolNames]:
     return chat, names
 
 
-def usage_of(usage: dict[str, Any] | None) -> dict[str, Any]:
+def usage_of(usage: Mapping[str, Any] | None) -> dict[str, Any]:
     usage = usage or {}
     prompt = int(usage.get("prompt_tokens") or 0)
     completion = int(usage.get("completion_tokens") or 0)
@@ -274,7 +276,7 @@ def envelope(
 
 
 def response_from_chat(
-    chat: dict[str, Any], body: dict[str, Any], names: ToolNames, model: str
+    chat: ChatCompletion, body: dict[str, Any], names: ToolNames, model: str
 ) -> dict[str, Any]:
     choice = (chat.get("choices") or [{}])[0]
     message = choice.get("message") or {}

@@ -17,6 +17,7 @@ from proxy.translate.responses import (
     reasoning_item,
     usage_of,
 )
+from proxy.translate.shapes import ChatChunk
 
 
 class StreamFromChat:
@@ -94,7 +95,7 @@ class StreamFromChat:
         self._output.append(done)
         return out + self._event("response.output_item.done", {"output_index": index, "item": done})
 
-    def feed(self, chunk: dict[str, Any]) -> bytes:
+    def feed(self, chunk: ChatChunk) -> bytes:
         out = b"" if self._started else self._start()
         if chunk.get("usage"):
             self._usage = usage_of(chunk["usage"])

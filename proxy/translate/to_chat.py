@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from proxy.translate.anthropic import blocks_to_chat
+from proxy.translate.shapes import (
+    AssistantMessage,
+    ChatChunk,
+    ChatCompletion,
+    ChatUsage,
+    ToolCall,
+)
 
 _FINISH_FROM_ANTHROPIC = {
     "end_turn": "stop",
@@ -24,9 +31,9 @@ class UpstreamStreamError(RuntimeError):
 
 
 def _completion(
-    model: str, content: str | None, calls: list[dict[str, Any]], finish: str, usage: dict[str, int]
-) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": content}
+    model: str, content: str | None, calls: list[ToolCall], finish: str, usage: ChatUsage
+) -> ChatCompletion:
+    message: AssistantMessage = {"role": "assistant", "content": content}
     if calls:
         message["tool_calls"] = calls
     return {
@@ -39,14 +46,14 @@ def _completion(
     }
 
 
-def anthropic_usage_to_chat(usage: dict[str, Any], completion: int) -> dict[str, Any]:
+def anthropic_usage_to_chat(usage: dict[str, Any], completion: int) -> ChatUsage:
     """Anthropic counts cache reads and writes apart from input_tokens; chat's prompt_tokens
     holds all three, with the reads as cached_tokens (and the writes, which chat has no field
     for, as cache_creation_tokens so that a translation back keeps them)."""
     read = int(usage.get("cache_read_input_tokens") or 0)
     written = int(usage.get("cache_creation_input_tokens") or 0)
     prompt = int(usage.get("input_tokens") or 0) + read + written
-    out: dict[str, Any] = {
+    out: ChatUsage = {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
@@ -56,7 +63,7 @@ def anthropic_usage_to_chat(usage: dict[str, Any], completion: int) -> dict[str,
     return out
 
 
-def anthropic_response_to_chat(data: dict[str, Any]) -> dict[str, Any]:
+def anthropic_response_to_chat(data: dict[str, Any]) -> ChatCompletion:
     """A whole Anthropic message as a chat completion."""
     texts, calls = blocks_to_chat(data.get("content") or [])
     usage = data.get("usage") or {}
@@ -70,10 +77,10 @@ def anthropic_response_to_chat(data: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def responses_response_to_chat(data: dict[str, Any]) -> dict[str, Any]:
+def responses_response_to_chat(data: dict[str, Any]) -> ChatCompletion:
     """A whole Responses API answer as a chat completion."""
     texts: list[str] = []
-    calls: list[dict[str, Any]] = []
+    calls: list[ToolCall] = []
     for item in data.get("output") or []:
         if item.get("type") == "message":
             texts.extend(
@@ -117,9 +124,9 @@ class ChatDecoder:
         self.id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
 
     def chunk(
-        self, delta: dict[str, Any], finish: str | None = None, usage: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        out: dict[str, Any] = {
+        self, delta: AssistantMessage, finish: str | None = None, usage: ChatUsage | None = None
+    ) -> ChatChunk:
+        out: ChatChunk = {
             "id": self.id,
             "object": "chat.completion.chunk",
             "created": int(time.time()),
@@ -132,8 +139,9 @@ class ChatDecoder:
             out["usage"] = usage
         return out
 
-    def feed(self, event: str | None, data: Any) -> list[dict[str, Any]]:
-        return [data] if isinstance(data, dict) else []
+    def feed(self, event: str | None, data: Any) -> list[ChatChunk]:
+        # a chat upstream's own chunk, passed on as it is
+        return [cast(ChatChunk, data)] if isinstance(data, dict) else []
 
 
 class AnthropicDecoder(ChatDecoder):
@@ -142,7 +150,7 @@ class AnthropicDecoder(ChatDecoder):
         self.tool_index = -1
         self.start_usage: dict[str, Any] = {}
 
-    def feed(self, event: str | None, data: Any) -> list[dict[str, Any]]:
+    def feed(self, event: str | None, data: Any) -> list[ChatChunk]:
         kind = data.get("type") if isinstance(data, dict) else None
         if kind == "message_start":
             self.start_usage = (data.get("message") or {}).get("usage") or {}
@@ -204,7 +212,7 @@ class ResponsesDecoder(ChatDecoder):
         self.tool_index = -1
         self.calls = False
 
-    def feed(self, event: str | None, data: Any) -> list[dict[str, Any]]:
+    def feed(self, event: str | None, data: Any) -> list[ChatChunk]:
         kind = data.get("type") if isinstance(data, dict) else event
         if kind == "response.output_text.delta":
             return [self.chunk({"content": data.get("delta", "")})]
