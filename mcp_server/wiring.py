@@ -141,6 +141,11 @@ class ProxyRuntime:
             timeout=httpx.Timeout(timeouts.total_s, connect=timeouts.connect_s),
             limits=limits,
         )
+        # Whatever will use the model (the embedded local upstream, the judge) would otherwise
+        # pay for its load on the first request: it loads in the background at start.
+        self.preload_model = proxy.model.enabled and (
+            self.embedded_local or proxy.classifier.judge
+        )
         self.events = EventRecorder(store.engine, proxy.events_max)
         self.classifier = build_classifier(proxy, model_judge(self.model, proxy.classifier.prompt))
         # The review loop's detector: both halves of the product find the same secrets.
@@ -151,6 +156,8 @@ class ProxyRuntime:
 
     async def start(self) -> None:
         await self.events.start()
+        if self.preload_model:
+            self.model.start_loading()
 
     async def aclose(self) -> None:
         await self.events.stop()

@@ -1,17 +1,17 @@
 """The one GGUF model of the daemon, loaded once through llama-cpp-python and shared by every
 caller: the classifier's judge, the review loop's auto mode and the embedded local upstream.
 
-llama.cpp calls block, so they run on worker threads, never on the event loop. Short work
-(embeddings, one-token judgements) and long work (completions) have a thread and a model
-context each: a long completion never holds up a routing decision. Each thread serves its
-callers in arrival order.
+The weights are loaded once; each kind of work has a context of its own on them (llama.cpp's
+model/context split): completions, one-token judgements and embeddings (model_contexts.py).
+llama.cpp calls block, so they run on worker threads, never on the event loop: short work
+(judgements, embeddings) and long work (completions) have a thread each, so a long completion
+never holds up a routing decision. Each thread serves its callers in arrival order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 import threading
 import time
@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from proxy.model_contexts import Embedder, Judge
 from proxy.settings import ModelSettings
 
 log = logging.getLogger("brainrouter.model")
@@ -57,7 +58,9 @@ class ModelServer:
         self._loading: asyncio.Future[None] | None = None  # the one load, once started
         self._short = ThreadPoolExecutor(1, thread_name_prefix="model-short")
         self._long = ThreadPoolExecutor(1, thread_name_prefix="model-long")
-        self._contexts: dict[str, Any] = {}
+        self._chat: Any = None  # llama_cpp.Llama: the model and the completions' context
+        self._judge: Judge | None = None
+        self._embedder: Embedder | None = None
 
     @property
     def name(self) -> str:
@@ -77,12 +80,12 @@ class ModelServer:
     def start_loading(self) -> None:
         """Begin the one load, in the background, if nobody has."""
         if self._loading is None:
+            self.status = "loading"
             self._loading = asyncio.ensure_future(self._load_once())
             # A failure is reported to every caller; nobody may be waiting when it happens.
             self._loading.add_done_callback(lambda t: t.cancelled() or t.exception())
 
     async def _load_once(self) -> None:
-        self.status = "loading"
         try:
             await asyncio.get_running_loop().run_in_executor(self._long, self._load)
         except ModelUnavailable as exc:
@@ -116,25 +119,20 @@ class ModelServer:
             "verbose": False,
         }
         try:
-            self._contexts["judge"] = llama_cpp.Llama(
-                n_ctx=min(2048, self.settings.n_ctx), **common
-            )
-            self._contexts["embed"] = llama_cpp.Llama(
-                n_ctx=min(2048, self.settings.n_ctx),
-                embedding=True,
-                pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
-                **common,
-            )
+            # One model in memory: the chat context's `Llama` loads it, the short-work
+            # contexts are made on it (model_contexts.py).
             chat = llama_cpp.Llama(n_ctx=self.settings.n_ctx, **common)
             architecture = str(chat.metadata.get("general.architecture", ""))
             if not chat.metadata.get("tokenizer.chat_template") and architecture.startswith(
                 "gemma"
             ):
                 chat.chat_format = "gemma"  # the GGUF has no template; llama-2's confuses Gemma
-            self._contexts["chat"] = chat
+            short_ctx = min(2048, self.settings.n_ctx)
+            judge = Judge(chat._model, short_ctx, threads)
+            embedder = Embedder(chat._model, short_ctx, threads)
         except (ValueError, RuntimeError, OSError) as exc:
-            self._contexts.clear()
             raise ModelUnavailable(f"cannot load the GGUF model {path}: {exc}") from exc
+        self._chat, self._judge, self._embedder = chat, judge, embedder
         self.path = path
         self.load_s = time.perf_counter() - started
         log.info(
@@ -147,41 +145,19 @@ class ModelServer:
 
     # ------------------------------------------------------------------ short work
     async def embed(self, text: str) -> list[float]:
-        def work() -> list[float]:
-            vector = self._contexts["embed"].embed(text, truncate=True)
-            return [float(v) for v in vector]
-
-        return await self._run(self._short, work)
+        """The prompt's mean-pooled embedding (its first 2,048 tokens)."""
+        await self.ensure_loaded()
+        assert self._embedder is not None
+        return await self._short_work(self._embedder.embed, text)
 
     async def choose(self, prompt: str, options: list[str]) -> dict[str, float]:
-        """Probabilities of each option as the model's next token, compared by logits. The
-        context keeps what it evaluated last: a prompt sharing that prefix (the instructions
-        of a template) only evaluates the rest."""
+        """Probabilities of each option as the model's next token, compared by logits."""
+        await self.ensure_loaded()
+        assert self._judge is not None
+        return await self._short_work(self._judge.choose, prompt, options)
 
-        def work() -> dict[str, float]:
-            import llama_cpp
-            import numpy as np
-
-            llm = self._contexts["judge"]
-            tokens = llm.tokenize(prompt.encode(), add_bos=True)[-(llm.n_ctx() - 8) :]
-            cached = llm.input_ids[: llm.n_tokens].tolist()
-            prefix = 0
-            for a, b in zip(cached, tokens, strict=False):
-                if a != b:
-                    break
-                prefix += 1
-            llm.n_tokens = min(prefix, len(tokens) - 1)  # eval() drops the cache past this
-            llm.eval(tokens[llm.n_tokens :])
-            logits = np.ctypeslib.as_array(
-                llama_cpp.llama_get_logits(llm.ctx), shape=(llm.n_vocab(),)
-            )
-            firsts = {o: llm.tokenize(o.encode(), add_bos=False)[0] for o in options}
-            top = max(float(logits[t]) for t in firsts.values())
-            weights = {o: math.exp(float(logits[t]) - top) for o, t in firsts.items()}
-            total = sum(weights.values())
-            return {o: w / total for o, w in weights.items()}
-
-        return await self._run(self._short, work)
+    async def _short_work(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._short, fn, *args)
 
     # ------------------------------------------------------------------ long work
     async def complete(self, messages: list[dict[str, Any]], **params: Any) -> dict[str, Any]:
@@ -190,7 +166,7 @@ class ModelServer:
         )
         return await self._run(
             self._long,
-            lambda: self._contexts["chat"].create_chat_completion(messages=messages, **params),
+            lambda: self._chat.create_chat_completion(messages=messages, **params),
         )
 
     async def stream(
@@ -208,7 +184,7 @@ class ModelServer:
 
         def work() -> None:
             try:
-                for chunk in self._contexts["chat"].create_chat_completion(
+                for chunk in self._chat.create_chat_completion(
                     messages=messages, stream=True, **params
                 ):
                     if stop.is_set():
@@ -241,4 +217,4 @@ class ModelServer:
     def close(self) -> None:
         self._short.shutdown(wait=False, cancel_futures=True)
         self._long.shutdown(wait=False, cancel_futures=True)
-        self._contexts.clear()
+        self._chat = self._judge = self._embedder = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,6 +49,31 @@ def test_model_local_without_a_local_server(server: ServerThread) -> None:
     assert "embedded" in ids
     status = httpx.get(f"{server.url}/api/inference-status").json()
     assert status["model"]["status"] == "ready" and status["model"]["gpu_offload"] in (True, False)
+
+
+def test_the_model_loads_at_start_not_on_the_first_request(server: ServerThread) -> None:
+    seen = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = httpx.get(f"{server.url}/api/inference-status").json()["model"]["status"]
+        seen.append(status)
+        if status != "loading":
+            break
+        time.sleep(0.05)
+    assert seen[-1] == "ready" and set(seen) <= {"loading", "ready"}, seen
+
+
+def test_nothing_loads_when_nothing_uses_the_model(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'e.db'}",
+        proxy=ProxySettings.model_validate({"local": {"base_url": "http://127.0.0.1:9/v1"}}),
+    )
+    s = ServerThread(settings).start()
+    try:
+        status = httpx.get(f"{s.url}/api/inference-status").json()["model"]["status"]
+        assert status == "not loaded"  # no embedded upstream, no judge: no 500 MB for nothing
+    finally:
+        s.stop()
 
 
 def test_an_unloadable_model_is_a_clear_error(tmp_path: Path) -> None:

@@ -190,3 +190,11 @@ async def test_a_failed_load_says_why_to_every_caller(tmp_path: Path) -> None:
             await server.ensure_loaded()
     assert server.describe()["status"] == "failed"
     server.close()
+
+
+async def test_every_kind_of_work_runs_on_the_one_loaded_model(model: ModelServer) -> None:
+    # The weights are loaded once (in VRAM once on a GPU): judge and embeddings have contexts
+    # of their own on the model the chat context holds. bench/model_memory.py measures it.
+    assert model._judge is not None and model._embedder is not None
+    assert model._judge.model is model._chat._model
+    assert model._embedder.model is model._chat._model
