@@ -109,7 +109,9 @@ def main() -> None:
     args = parser.parse_args()
     rows = {way: run_way(way, args.model, args.n_ctx, args.gpu_layers) for way in ("three", "one")}
     names = {"three": "three Llama objects", "one": "model server (one load)"}
-    print(f"{'':<26}{'RSS MB':>9}{'added':>8}{'peak':>8}{'load s':>8}{'judge ms':>10}{'embed ms':>10}")
+    print(
+        f"{'':<26}{'RSS MB':>9}{'added':>8}{'peak':>8}{'load s':>8}{'judge ms':>10}{'embed ms':>10}"
+    )
     for way, row in rows.items():
         print(
             f"{names[way]:<26}{row['rss_after_mb']:>9.0f}"

@@ -143,9 +143,7 @@ class ProxyRuntime:
         )
         # Whatever will use the model (the embedded local upstream, the judge) would otherwise
         # pay for its load on the first request: it loads in the background at start.
-        self.preload_model = proxy.model.enabled and (
-            self.embedded_local or proxy.classifier.judge
-        )
+        self.preload_model = proxy.model.enabled and (self.embedded_local or proxy.classifier.judge)
         self.events = EventRecorder(store.engine, proxy.events_max)
         self.classifier = build_classifier(proxy, model_judge(self.model, proxy.classifier.prompt))
         # The review loop's detector: both halves of the product find the same secrets.
