@@ -7,7 +7,8 @@ Starts bench/mock_upstream.py and `brainrouter serve` (routing model=cloud to th
   1. added latency: interleaved rounds of sequential requests, direct vs through the proxy;
      the median of the per-round median differences, and p99 of each side;
   2. streaming time to first byte, direct vs proxy, the same way;
-  3. throughput at concurrency 1, 16, 64 and 256 (keep-alive connections, for --seconds each);
+  3. throughput at concurrency 1, 16, 64 and 256 (keep-alive connections, for --seconds each,
+     in three interleaved rounds: the median of each);
   4. the daemon's memory (RSS) after the load, without a model loaded;
   5. with --streams N: N streams held open at once (the mock holds each for --hold-s), the
      daemon started as systemd would start it, with a soft limit of 1024 open files.
@@ -124,6 +125,20 @@ async def throughput(url: str, concurrency: int, seconds: float) -> float:
     return done / elapsed
 
 
+CONCURRENCY = (1, 16, 64, 256)
+
+
+def interleaved_throughput(url: str, seconds: float, rounds: int = 3) -> dict[int, float]:
+    """Requests/s at each concurrency: the median of `rounds` rounds, each running every
+    concurrency for seconds/rounds in turn, so a slow spell of the machine (its noise is
+    ±30% here) lands on all of them, not on one."""
+    runs: dict[int, list[float]] = {c: [] for c in CONCURRENCY}
+    for _ in range(rounds):
+        for c in CONCURRENCY:
+            runs[c].append(asyncio.run(throughput(url, c, seconds / rounds)))
+    return {c: statistics.median(values) for c, values in runs.items()}
+
+
 def _p(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -193,6 +208,9 @@ def _start(
         "BRAINROUTER_PROXY__CLOUD__BASE_URL": f"http://127.0.0.1:{mock_port}/v1",
         "BRAINROUTER_PROXY__CLOUD__MODEL": "bench",
         "BRAINROUTER_LOG_LEVEL": "warning",
+        # The proxy alone: with no local server configured the embedded model would load at
+        # start (bench/model_memory.py measures it).
+        "BRAINROUTER_PROXY__MODEL__ENABLED": "false",
     }
     mock = subprocess.Popen(
         [sys.executable, str(HERE / "mock_upstream.py"), str(mock_port), *mock_args]
@@ -292,10 +310,7 @@ def main() -> None:
         ttfb = _summary(
             asyncio.run(sequential(targets, args.rounds, args.per_round, STREAM_BODY, 0))
         )
-        rps = {
-            name: {c: asyncio.run(throughput(url, c, args.seconds)) for c in (1, 16, 64, 256)}
-            for name, url in targets.items()
-        }
+        rps = {name: interleaved_throughput(url, args.seconds) for name, url in targets.items()}
         rss, peak = _rss_mb(daemon.pid)
     finally:
         daemon.terminate()
