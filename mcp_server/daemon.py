@@ -20,6 +20,7 @@ from mcp_server.admin import RequireToken, load_or_create_token, presented_token
 from mcp_server.config import Settings
 from mcp_server.dashboard import dashboard_router
 from mcp_server.process import raise_open_files_limit, tune_gc
+from mcp_server.review_route import ProxyReviewers, adopt_legacy_reviewers
 from mcp_server.security import (
     HostOriginGuard,
     allowed_hosts,
@@ -40,6 +41,7 @@ GRACEFUL_SHUTDOWN_S = 3
 
 
 def build_app(settings: Settings) -> FastAPI:
+    settings, deprecations = adopt_legacy_reviewers(settings)
     runtime = ReviewRuntime(settings)
     # Who is behind each loopback connection (filled by the HTTP protocol, see serve()): a
     # review runs only on a directory its asker may read.
@@ -53,10 +55,14 @@ def build_app(settings: Settings) -> FastAPI:
     # Every daemon on one database checks the same CSRF token (several replicas on PostgreSQL).
     csrf_token = shared_secret(store, "csrf")
     runtime.auto_decider = review_decider(proxy.classifier)
+    reviewers = ProxyReviewers(proxy.service, settings, proxy.embedded_local)
+    runtime.reviewers = reviewers
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        for line in startup.summary(settings, proxy.embedded_local):
+        for line in deprecations:
+            log.warning("%s", line)
+        for line in startup.summary(settings, proxy.embedded_local, reviewers):
             log.info("%s", line)
         await runtime.service()
         await proxy.start()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from mcp_server.config import Settings
+from review.reviewer import Reviewers
 
 
 def _key(env: str | None) -> str:
@@ -14,8 +15,8 @@ def _key(env: str | None) -> str:
     return f"key from ${env}" if os.environ.get(env) else f"key MISSING (set ${env})"
 
 
-def summary(settings: Settings, embedded_local: bool) -> list[str]:
-    proxy, review = settings.proxy, settings.review
+def summary(settings: Settings, embedded_local: bool, reviewers: Reviewers) -> list[str]:
+    proxy = settings.proxy
     lines = []
     if proxy.cloud.base_url:
         lines.append(
@@ -30,18 +31,15 @@ def summary(settings: Settings, embedded_local: bool) -> list[str]:
         lines.append(f"proxy local: {proxy.local.base_url} (model {proxy.local.model or 'UNSET'})")
     else:
         lines.append("proxy local: not configured (set proxy.local.base_url)")
-    for name in ("local", "cloud"):
-        reviewer = getattr(review, name)
-        if reviewer.base_url:
-            lines.append(
-                f"review {name}: {reviewer.base_url} (model {reviewer.model}, "
-                f"{_key(reviewer.api_key_env)})"
-            )
-        else:
-            lines.append(f"review {name}: not configured (set review.{name}.base_url)")
-    if not (review.local.base_url or review.cloud.base_url):
+    available = reviewers.available()
+    mode = settings.review.mode
+    if available:
         lines.append(
-            "request_review will escalate every round until a reviewer is configured "
-            "(review.local or review.cloud)"
+            f"review: mode {mode}, through the proxy's {' and '.join(available)} upstream(s)"
+        )
+    if not available or (mode != "auto" and mode not in available):
+        lines.append(
+            "request_review will escalate every round to a human: "
+            + reviewers.missing(None if mode == "auto" else mode)
         )
     return lines

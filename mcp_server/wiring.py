@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from proxy.routing import Classifier
     from review.loop import AutoDecider, ReviewService
     from review.prompt import BuiltPrompt
-    from review.reviewer import Reviewer
+    from review.reviewer import Reviewers
     from review.store import Store
 
 
@@ -28,8 +28,10 @@ class ReviewRuntime:
         self._store: Store | None = None
         self._lock = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        # Set by the daemon: review's `auto` mode asks the proxy's classifier (R7).
+        # Set by the daemon: review's `auto` mode asks the proxy's classifier (R7), and the
+        # reviewers ask through the proxy's upstreams. Unset: reviewers call review.* directly.
         self.auto_decider: AutoDecider | None = None
+        self.reviewers: Reviewers | None = None
 
     async def service(self) -> ReviewService:
         self._loop = asyncio.get_running_loop()
@@ -52,21 +54,16 @@ class ReviewRuntime:
         import httpx
 
         from review.loop import ReviewService
-        from review.reviewer import ChatCompletionsReviewer
+        from review.reviewer import DirectReviewers
 
         store = self.open_store()
         timeout = httpx.Timeout(self.settings.review.round_timeout_s, connect=10.0)
         self._http = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=20))
-        http = self._http
         review = self.settings.review
-
-        def reviewer(mode: Literal["local", "cloud"], model: str | None) -> Reviewer:
-            return ChatCompletionsReviewer(mode, getattr(review, mode), http, model=model)
-
         service = ReviewService(
             store,
             review,
-            reviewer,
+            self.reviewers or DirectReviewers(review, self._http),
             public_url=self.settings.server.url,
             auto_decider=self.auto_decider,
         )

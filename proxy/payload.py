@@ -24,6 +24,8 @@ def build(
     model: str,
     mode: str,
 ) -> bytes:
+    """`mode`: the request's routing mode (auto, local, cloud, model), or `internal` for the
+    daemon's own requests, which the lean prompt never rewrites."""
     lean = (
         upstream.name == "local"
         and settings.local_rewrite

@@ -23,6 +23,7 @@ from proxy.classifier import build_classifier
 from proxy.errors import error_response
 from proxy.events import EventRecorder, harness_of, project_dir_of
 from proxy.formats import FORMATS
+from proxy.internal import Asked, Internal, read_answer
 from proxy.lease import Lease, LeasedStream
 from proxy.model_server import ModelServer
 from proxy.privacy import PrivacyGuard
@@ -128,8 +129,37 @@ class ProxyService:
             )
             raise
 
+    async def ask(
+        self,
+        route: str,
+        messages: list[dict[str, Any]],
+        *,
+        traffic: str,
+        model: str | None = None,
+        project_dir: str | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> Asked:
+        """A chat request from inside the daemon (the review loop's) on `route` (or on `model`
+        where it lives): the same routing, upstreams, keys, breakers, fallback and routing
+        events as a harness's request, labelled `traffic`. The lean local prompt never
+        replaces what it says. Raises AskFailed."""
+        body: dict[str, Any] = {"model": model or route, "messages": messages, "stream": False}
+        if max_tokens is not None:
+            body["max_tokens"] = max_tokens
+        if temperature is not None:
+            body["temperature"] = temperature
+        trace = Trace()
+        response = await self._handle("openai", body, {}, trace, Internal(traffic, project_dir))
+        return read_answer(response, trace.fields, route)
+
     async def _handle(
-        self, protocol: Protocol, body: dict[str, Any], headers: dict[str, str], trace: Trace
+        self,
+        protocol: Protocol,
+        body: dict[str, Any],
+        headers: dict[str, str],
+        trace: Trace,
+        internal: Internal | None = None,
     ) -> Response:
         chat_view, names = FORMATS[protocol].request_to_chat(body)
         features = Features.of(chat_view, conversation_key(body, chat_view, headers))
@@ -148,9 +178,11 @@ class ProxyService:
             client_protocol=protocol,
             requested_model=str(body.get("model")),
             stream=stream,
-            harness=harness_of(headers.get("user-agent", ""), headers),
+            harness=internal.traffic
+            if internal
+            else harness_of(headers.get("user-agent", ""), headers),
             prompt_excerpt=self._excerpt(features.latest_user_text),
-            project_dir=project_dir_of(system_text),
+            project_dir=internal.project_dir if internal else project_dir_of(system_text),
         )
         try:
             decision = await self.router.decide(str(body.get("model") or ""), features)
@@ -197,7 +229,7 @@ class ProxyService:
                     chat_view,
                     upstream,
                     attempt.model,
-                    decision.mode,
+                    decision.mode if internal is None else "internal",
                 )
             except orjson.JSONEncodeError:  # orjson writes at most 254 levels of nesting
                 return self._fail(trace, protocol, 400, "request body is nested too deeply")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Protocol = Literal["openai", "anthropic", "responses"]
 
@@ -16,6 +16,9 @@ def _url(value: str | None) -> str | None:
     if not value.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")
     return value.rstrip("/")
+
+
+CLOUD_KEY_ENV = "BRAINROUTER_CLOUD_API_KEY"
 
 
 class UpstreamSettings(BaseModel):
@@ -146,7 +149,7 @@ class ProxySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     cloud: UpstreamSettings = Field(
-        default_factory=lambda: UpstreamSettings(api_key_env="BRAINROUTER_CLOUD_API_KEY")
+        default_factory=lambda: UpstreamSettings(api_key_env=CLOUD_KEY_ENV)
     )
     local: LocalUpstreamSettings = Field(default_factory=LocalUpstreamSettings)
     timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
@@ -172,6 +175,15 @@ class ProxySettings(BaseModel):
         "local, refuse it (400), or send as is",
     )
     events_max: int = Field(default=5000, ge=10, description="Routing events kept")
+
+    @model_validator(mode="after")
+    def _cloud_key_env(self) -> ProxySettings:
+        # The default key variable holds whenever the config names none: a `cloud:` section
+        # (or BRAINROUTER_PROXY__CLOUD__BASE_URL) that omits api_key_env still sends the key.
+        # `api_key_env: null` says no key.
+        if "api_key_env" not in self.cloud.model_fields_set:
+            self.cloud.api_key_env = CLOUD_KEY_ENV
+        return self
 
     @field_validator("local_system_prompt")
     @classmethod

@@ -61,6 +61,8 @@ async def ask_reviewer(
             for attempt in (1, 2):
                 outcome.attempts = attempt
                 answer = await reviewer.execute(text)
+                # where it ran: a cloud reviewer may have fallen back to the local upstream
+                outcome.reviewer, outcome.model = reviewer.name, reviewer.model
                 outcome.raw_answers.append(answer)
                 try:
                     outcome.verdict = parse_verdict(answer, boundary)

@@ -35,7 +35,7 @@ from review.models import ReviewRound, ReviewSession, utcnow
 from review.prompt import BuiltPrompt, build_prompt
 from review.request import ProgressFn, ReviewRequest
 from review.results import ReviewResult, SessionDetails, SessionList
-from review.reviewer import Reviewer, ReviewerError
+from review.reviewer import Reviewer, ReviewerError, Reviewers
 from review.rows import find_session
 from review.runtime_config import ReviewConfigStore
 from review.settings import ReviewSettings
@@ -48,7 +48,6 @@ ESCALATED, PENDING = SessionStatus.ESCALATED, SessionStatus.PENDING
 
 log = logging.getLogger("brainrouter.review")
 
-ReviewerFactory = Callable[[Literal["local", "cloud"], str | None], Reviewer]
 # A diff this large is reviewed in the cloud in auto mode, whatever the task says: a small local
 # model misses problems spread over many files.
 LARGE_DIFF_TOKENS = 4000
@@ -69,7 +68,7 @@ class ReviewService:
         self,
         store: Store,
         settings: ReviewSettings,
-        reviewers: ReviewerFactory,
+        reviewers: Reviewers,
         *,
         public_url: str = "http://127.0.0.1:9099",
         auto_decider: AutoDecider | None = None,
@@ -78,7 +77,7 @@ class ReviewService:
         self.settings = settings
         self.public_url = public_url.rstrip("/")
         self.config = ReviewConfigStore(store, settings)
-        self._reviewers = reviewers
+        self.reviewers = reviewers
         self._auto_decider = auto_decider
         self._inflight: set[str] = set()  # round ids running in this process
         self._stopping = asyncio.Event()  # set when the process begins to stop
@@ -122,7 +121,9 @@ class ReviewService:
                 template_override=self.settings.prompt_template,
             )
             context_ms = int((time.monotonic() - started) * 1000)
-            outcome = await self._unless_stopping(self._run_reviewer(built, report, started))
+            outcome = await self._unless_stopping(
+                self._run_reviewer(built, report, started, session.project_dir)
+            )
             if built.redactions:
                 log.info(
                     "review of %s: %d secret(s) redacted before the reviewer saw them",
@@ -256,23 +257,27 @@ class ReviewService:
             return _Reserved(session, round_row, previous, human)
 
     # ------------------------------------------------------------------ the reviewer
-    async def _choose_reviewer(self, built: BuiltPrompt) -> Reviewer:
+    async def _choose_reviewer(self, built: BuiltPrompt, project_dir: str | None) -> Reviewer:
         mode, local_model = await anyio.to_thread.run_sync(self.config.get)
+        available = self.reviewers.available()
         if mode == "auto":
-            available = self.config.available_reviewers()
+            if not available:
+                raise ReviewerError(self.reviewers.missing())
             if len(available) == 1:
                 mode = available[0]
             elif self._auto_decider is not None:
                 mode = await self._auto_decider(built)
             else:
                 mode = "cloud" if built.fitted.tokens > LARGE_DIFF_TOKENS else "local"
-        return self._reviewers(mode, local_model if mode == "local" else None)
+        elif mode not in available:
+            raise ReviewerError(f"review.mode is {mode}, but {self.reviewers.missing(mode)}")
+        return self.reviewers.get(mode, local_model if mode == "local" else None, project_dir)
 
     async def _run_reviewer(
-        self, built: BuiltPrompt, report: ProgressFn, started: float
+        self, built: BuiltPrompt, report: ProgressFn, started: float, project_dir: str | None
     ) -> RoundOutcome:
         try:
-            reviewer = await self._choose_reviewer(built)
+            reviewer = await self._choose_reviewer(built, project_dir)
         except ReviewerError as exc:
             return RoundOutcome(error=str(exc))
         return await ask_reviewer(

@@ -1,28 +1,51 @@
 """Reviewers: LLM backends that take a prompt and return the model's text answer.
 
-A reviewer is a small object with a name, a model and one `execute` method. The built-in one
-speaks OpenAI chat completions over httpx; the daemon may add others (the in-process model).
+A reviewer is a small object with a route, a model and one `execute` method; `Reviewers` says
+which routes can be asked and makes a reviewer for one. In the daemon, reviewers ask through
+the proxy's upstreams (mcp_server/wiring.py: same keys, breakers, fallback and routing
+events). Without the daemon (tests, `brainrouter mcp --no-autostart`), `DirectReviewers`
+speak OpenAI chat completions over httpx to what `review.local` / `review.cloud` name.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import httpx
 
-from review.settings import ReviewerSettings
+from review.settings import ReviewerSettings, ReviewSettings
 
 
 class ReviewerError(RuntimeError):
     """The reviewer could not produce an answer (unreachable, HTTP error, malformed reply)."""
 
 
+Route = Literal["local", "cloud"]
+
+
 class Reviewer(Protocol):
-    name: str  # "local" or "cloud": where the review ran
+    # Where the review ran ("local" or "cloud") and on which model: read after `execute`,
+    # which may change them (a cloud reviewer that fell back to the local upstream).
+    name: str
     model: str
 
     async def execute(self, prompt: str) -> str: ...
+
+
+class Reviewers(Protocol):
+    def available(self) -> list[Route]:
+        """The routes a review can be sent to now."""
+        ...
+
+    def missing(self, route: Route | None = None) -> str:
+        """What to configure so that `route` (or, with None, any route) can review."""
+        ...
+
+    def get(self, route: Route, model: str | None, project_dir: str | None = None) -> Reviewer:
+        """A reviewer on `route` (with `model` instead of the route's own, when given), for a
+        review of `project_dir`."""
+        ...
 
 
 class ChatCompletionsReviewer:
@@ -90,3 +113,31 @@ def configured(settings: ReviewerSettings) -> bool:
     if not settings.base_url:
         return False
     return not settings.api_key_env or bool(os.environ.get(settings.api_key_env))
+
+
+class DirectReviewers:
+    """Reviewers that call `review.local` / `review.cloud` themselves (no daemon, no proxy)."""
+
+    def __init__(self, settings: ReviewSettings, client: httpx.AsyncClient) -> None:
+        self._settings = settings
+        self._client = client
+
+    def available(self) -> list[Route]:
+        routes: tuple[Route, ...] = ("local", "cloud")
+        return [r for r in routes if configured(getattr(self._settings, r))]
+
+    def missing(self, route: Route | None = None) -> str:
+        wanted: tuple[Route, ...] = (route,) if route else ("local", "cloud")
+        hints = []
+        for r in wanted:
+            reviewer: ReviewerSettings = getattr(self._settings, r)
+            if not reviewer.base_url:
+                hints.append(f"review.{r}.base_url")
+            elif reviewer.api_key_env and not os.environ.get(reviewer.api_key_env):
+                hints.append(f"the {reviewer.api_key_env} environment variable (review.{r})")
+        return "no reviewer can be asked: set " + " or ".join(hints or ["a reviewer"])
+
+    def get(self, route: Route, model: str | None, project_dir: str | None = None) -> Reviewer:
+        return ChatCompletionsReviewer(
+            route, getattr(self._settings, route), self._client, model=model
+        )

@@ -6,10 +6,9 @@ Overrides live in the database so they survive restarts and are shared by every 
 from __future__ import annotations
 
 import secrets
-from typing import Literal, get_args
+from typing import get_args
 
 from review.models import Setting, utcnow
-from review.reviewer import configured
 from review.settings import ReviewMode, ReviewSettings
 from review.store import Store
 
@@ -41,14 +40,6 @@ class ReviewConfigStore:
                 db, Setting, {"key": _KEY, "value": value, "updated_at": utcnow()}, ["key"]
             )
         return mode, local_model  # type: ignore[return-value]
-
-    def available_reviewers(self) -> list[Literal["local", "cloud"]]:
-        found: list[Literal["local", "cloud"]] = []
-        if configured(self._settings.local):
-            found.append("local")
-        if configured(self._settings.cloud):
-            found.append("cloud")
-        return found
 
 
 def shared_secret(store: Store, name: str) -> str:

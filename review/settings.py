@@ -60,6 +60,10 @@ class ReviewSettings(BaseModel):
         description="What the MCP tool resolve_session may do: relay a user's verdict on an "
         "escalated session (the harness asks the user first), or nothing",
     )
+    max_tokens: int = Field(default=4096, gt=0, description="Cap on one reviewer answer")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    # Deprecated: reviews go through the proxy's upstreams (proxy.cloud / proxy.local). Read
+    # still; a base_url here becomes the proxy's upstream when that one is not configured.
     local: ReviewerSettings = Field(default_factory=ReviewerSettings)
     cloud: ReviewerSettings = Field(
         default_factory=lambda: ReviewerSettings(

@@ -197,7 +197,7 @@ def review_config_router(get_service: ServiceGetter) -> APIRouter:
         return ReviewConfigOut(
             mode=mode,
             local_model=local_model,
-            available_reviewers=list(service.config.available_reviewers()),
+            available_reviewers=list(service.reviewers.available()),
         )
 
     @router.get("/review-config")

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from mcp_server.config import ConfigError, load_settings, user_config_file
+from mcp_server.config import ConfigError, Settings, load_settings, user_config_file
 
 
 def _write(path: Path, text: str) -> Path:
@@ -104,3 +104,12 @@ def test_serve_prints_the_clean_message_for_a_non_utf8_file(tmp_path: Path) -> N
     )
     assert done.returncode == 2
     assert "not UTF-8 text" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_cloud_section_without_api_key_env_still_reads_the_default_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BRAINROUTER_PROXY__CLOUD__BASE_URL", "https://gw.example/v1")
+    assert Settings().proxy.cloud.api_key_env == "BRAINROUTER_CLOUD_API_KEY"
+    explicit = Settings.model_validate({"proxy": {"cloud": {"api_key_env": None}}})
+    assert explicit.proxy.cloud.api_key_env is None  # said so: no key

@@ -1,23 +1,33 @@
-"""What `brainrouter serve` says at start (mcp_server/startup.py)."""
+"""What `brainrouter serve` says at start (mcp_server/startup.py): what is configured, what is
+missing, in words a user can act on."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
 from mcp_server.config import Settings
+from mcp_server.review_route import ProxyReviewers
 from mcp_server.startup import summary
 from tests.daemon import Daemon
 from tests.fake_llm import FakeLLM
 
 
+def _summary(settings: Settings, embedded_local: bool) -> str:
+    # Which routes can review is read from settings; the proxy service is only used to ask.
+    reviewers = ProxyReviewers(cast(Any, None), settings, embedded_local)
+    return "\n".join(summary(settings, embedded_local, reviewers))
+
+
 def test_nothing_configured_says_what_to_set() -> None:
-    lines = "\n".join(summary(Settings(), embedded_local=True))
+    lines = _summary(Settings(), embedded_local=True)
     assert "proxy cloud: not configured (set proxy.cloud.base_url" in lines
     assert "proxy local: the embedded model" in lines
-    assert "review local: not configured (set review.local.base_url)" in lines
-    assert "request_review will escalate every round" in lines
+    assert "request_review will escalate every round to a human" in lines
+    assert "cloud: proxy.cloud.base_url (and proxy.cloud.model)" in lines
+    assert "the embedded model (Gemma 3 270M) is too small to review" in lines
 
 
 def test_keys_are_named_never_printed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -30,17 +40,41 @@ def test_keys_are_named_never_printed(monkeypatch: pytest.MonkeyPatch) -> None:
                     "model": "big",
                     "api_key_env": "MY_CLOUD_KEY",
                 }
-            },
-            "review": {"cloud": {"base_url": "https://gw.example/v1", "api_key_env": "GONE"}},
+            }
         }
     )
-    lines = "\n".join(summary(settings, embedded_local=False))
+    lines = _summary(settings, embedded_local=True)
     assert "key from $MY_CLOUD_KEY" in lines and "sk-very-secret-value" not in lines
-    assert "key MISSING (set $GONE)" in lines
+    assert "review: mode auto, through the proxy's cloud upstream(s)" in lines
     assert "request_review will escalate" not in lines
 
 
-def test_serve_logs_it(tmp_path: Path, fake_llm: FakeLLM) -> None:
+def test_a_missing_key_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GONE", raising=False)
+    settings = Settings.model_validate(
+        {"proxy": {"cloud": {"base_url": "https://gw/v1", "model": "m", "api_key_env": "GONE"}}}
+    )
+    lines = _summary(settings, embedded_local=False)
+    assert "key MISSING (set $GONE)" in lines
+    assert "the GONE environment variable (proxy.cloud's key)" in lines
+
+
+def test_forced_mode_without_its_route_says_so() -> None:
+    settings = Settings.model_validate(
+        {
+            "proxy": {"local": {"base_url": "http://127.0.0.1:8080/v1", "model": "qwen"}},
+            "review": {"mode": "cloud"},
+        }
+    )
+    lines = _summary(settings, embedded_local=False)
+    assert "review: mode cloud, through the proxy's local upstream(s)" in lines
+    assert (
+        "request_review will escalate every round to a human: no reviewer can be asked; "
+        "to review, set cloud: proxy.cloud.base_url" in lines
+    )
+
+
+def test_serve_logs_it_and_adopts_the_old_review_keys(tmp_path: Path, fake_llm: FakeLLM) -> None:
     env = {
         "BRAINROUTER_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
         "BRAINROUTER_REVIEW__LOCAL__BASE_URL": fake_llm.base_url,
@@ -49,5 +83,10 @@ def test_serve_logs_it(tmp_path: Path, fake_llm: FakeLLM) -> None:
     d = Daemon(env, tmp_path / "start.log").start()
     d.stop()
     log = d.log()
-    assert f"review local: {fake_llm.base_url}" in log
+    assert (
+        f"review.local is deprecated: its endpoint ({fake_llm.base_url}) now serves as "
+        "proxy.local" in log
+    )
+    assert f"proxy local: {fake_llm.base_url}" in log
+    assert "review: mode auto, through the proxy's local upstream(s)" in log
     assert "proxy cloud: not configured" in log
