@@ -3,6 +3,7 @@ review pages and API at /review, /health. It owns the one database engine."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
@@ -31,6 +32,7 @@ from mcp_server.tools import build_mcp
 from mcp_server.wiring import ProxyRuntime, ReviewRuntime, review_decider
 from proxy.embedded import embedded_routes
 from proxy.routes import proxy_routes
+from review.escalation import active_escalations
 from review.runtime_config import shared_secret
 from review.web import review_config_router, review_router
 
@@ -57,6 +59,7 @@ def build_app(settings: Settings) -> FastAPI:
     runtime.auto_decider = review_decider(proxy.classifier)
     reviewers = ProxyReviewers(proxy.service, settings, proxy.embedded_local)
     runtime.reviewers = reviewers
+    runtime.route_hooks = proxy.escalations
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,7 +67,11 @@ def build_app(settings: Settings) -> FastAPI:
             log.warning("%s", line)
         for line in startup.summary(settings, proxy.embedded_local, reviewers):
             log.info("%s", line)
-        await runtime.service()
+        service = await runtime.service()
+        for project, why in await asyncio.to_thread(
+            active_escalations, service.store, settings.review.escalation_ttl_s
+        ):
+            proxy.escalations.escalate(project, why)  # still in force after a restart
         await proxy.start()
         async with mcp_app.lifespan(app):
             yield

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     import httpx
 
     from proxy.routing import Classifier
+    from review.escalation import RouteHooks
     from review.loop import AutoDecider, ReviewService
     from review.prompt import BuiltPrompt
     from review.reviewer import Reviewers
@@ -32,6 +33,8 @@ class ReviewRuntime:
         # reviewers ask through the proxy's upstreams. Unset: reviewers call review.* directly.
         self.auto_decider: AutoDecider | None = None
         self.reviewers: Reviewers | None = None
+        # Set by the daemon: the proxy's side of review-driven escalation.
+        self.route_hooks: RouteHooks | None = None
 
     async def service(self) -> ReviewService:
         self._loop = asyncio.get_running_loop()
@@ -66,6 +69,7 @@ class ReviewRuntime:
             self.reviewers or DirectReviewers(review, self._http),
             public_url=self.settings.server.url,
             auto_decider=self.auto_decider,
+            route_hooks=self.route_hooks,
         )
         service.recover_stranded()
         return service
@@ -102,6 +106,7 @@ class ProxyRuntime:
         from proxy.classifier import build_classifier
         from proxy.classifier.judge import model_judge
         from proxy.embedded import MODEL_NAME, PREFIX
+        from proxy.escalations import Escalations
         from proxy.events import MIGRATIONS, MIGRATIONS_TABLE, EventRecorder
         from proxy.model_server import ModelServer
         from proxy.pipeline import ProxyService
@@ -145,8 +150,16 @@ class ProxyRuntime:
         self.classifier = build_classifier(proxy, model_judge(self.model, proxy.classifier.prompt))
         # The review loop's detector: both halves of the product find the same secrets.
         guard = PrivacyGuard(redact, proxy.privacy)
+        # Tasks the review loop moved to the cloud (review-driven escalation).
+        self.escalations = Escalations(settings.review.escalation_ttl_s)
         self.service = ProxyService(
-            proxy, self.http, self.events, self.classifier, model=self.model, privacy=guard
+            proxy,
+            self.http,
+            self.events,
+            self.classifier,
+            model=self.model,
+            privacy=guard,
+            escalations=self.escalations,
         )
 
     async def start(self) -> None:

@@ -21,6 +21,7 @@ from proxy import payload as upstream_payload
 from proxy.answer import Answer
 from proxy.classifier import build_classifier
 from proxy.errors import error_response
+from proxy.escalations import Escalations
 from proxy.events import EventRecorder, harness_of, project_dir_of
 from proxy.formats import FORMATS
 from proxy.internal import Asked, Internal, read_answer
@@ -78,6 +79,7 @@ class ProxyService:
         classifier: Classifier | None = None,
         model: ModelServer | None = None,
         privacy: PrivacyGuard | None = None,
+        escalations: Escalations | None = None,
     ) -> None:
         self.settings = settings
         self.privacy = privacy
@@ -85,7 +87,9 @@ class ProxyService:
         self.model = model
         self.cloud = Upstream.of("cloud", settings.cloud, client, settings)
         self.local = Upstream.of("local", settings.local, client, settings)
-        self.router = Router(settings, classifier or build_classifier(settings), self.local_models)
+        self.router = Router(
+            settings, classifier or build_classifier(settings), self.local_models, escalations
+        )
         self.lean_prompt = prompts.load("local_system.md", settings.local_system_prompt)
         self.answer = Answer(settings.timeouts, self._record)
         self.in_flight = {"cloud": 0, "local": 0}
@@ -174,6 +178,7 @@ class ProxyService:
             text for role, text in texts if role != "user" or "<environment_context>" in text
         )
         stream = bool(body.get("stream"))
+        project_dir = internal.project_dir if internal else project_dir_of(system_text)
         trace.set(
             client_protocol=protocol,
             requested_model=str(body.get("model")),
@@ -182,10 +187,15 @@ class ProxyService:
             if internal
             else harness_of(headers.get("user-agent", ""), headers),
             prompt_excerpt=self._excerpt(features.latest_user_text),
-            project_dir=internal.project_dir if internal else project_dir_of(system_text),
+            project_dir=project_dir,
         )
         try:
-            decision = await self.router.decide(str(body.get("model") or ""), features)
+            decision = await self.router.decide(
+                str(body.get("model") or ""),
+                features,
+                # the review's own requests are not the agent's work
+                project_dir if internal is None else None,
+            )
         except RoutingError as exc:
             return self._fail(trace, protocol, exc.status, str(exc))
         trace.set(

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from proxy.escalations import Escalations
 from proxy.settings import AutoRuleSettings, ProxySettings
 
 Route = Literal["cloud", "local"]
@@ -135,10 +136,13 @@ class Router:
         settings: ProxySettings,
         classifier: Classifier,
         local_models: Callable[[], Awaitable[list[str]]],
+        escalations: Escalations | None = None,
     ) -> None:
         self.settings = settings
         self.classifier = classifier
         self._local_models = local_models
+        # Projects the review loop moved to the cloud (review-driven escalation).
+        self.escalations = escalations or Escalations(ttl_s=7200.0)
 
     def _model_for(self, route: Route) -> str:
         if route == "cloud":
@@ -155,7 +159,9 @@ class Router:
         upstream = self.settings.cloud if route == "cloud" else self.settings.local
         return upstream.base_url is not None
 
-    async def decide(self, requested: str, features: Features) -> Decision:
+    async def decide(
+        self, requested: str, features: Features, project_dir: str | None = None
+    ) -> Decision:
         started = time.perf_counter()
         mode = parse_mode(requested)
         if mode is None:
@@ -169,12 +175,18 @@ class Router:
             )
         score: float | None = None
         if mode == "auto":
-            result = await self.classifier.classify(features)
-            route, reason, score = result.route, result.reason, result.score
+            escalated = self.escalations.reason_for(project_dir)
+            if escalated is not None and self._available("cloud"):
+                route, reason = "cloud", f"escalated: {escalated}"
+            else:
+                result = await self.classifier.classify(features)
+                route, reason, score = result.route, result.reason, result.score
             other: Route = "local" if route == "cloud" else "cloud"
             if not self._available(route) and self._available(other):
                 reason = f"{reason}; no {route} upstream configured"
                 route = other
+            if project_dir is not None:
+                self.escalations.saw(project_dir, route)
         else:
             route, reason = (
                 ("cloud", "model=cloud") if mode == "cloud" else ("local", "model=local")

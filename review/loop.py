@@ -28,9 +28,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from review import context as context_mod
-from review import human, owner, rows
+from review import escalation, human, owner, rows
 from review.ask import RoundOutcome, ask_reviewer
 from review.errors import ReviewInputError, ReviewUnavailable
+from review.escalation import RouteHooks
 from review.models import ReviewRound, ReviewSession, utcnow
 from review.prompt import BuiltPrompt, build_prompt
 from review.request import ProgressFn, ReviewRequest
@@ -72,6 +73,7 @@ class ReviewService:
         *,
         public_url: str = "http://127.0.0.1:9099",
         auto_decider: AutoDecider | None = None,
+        route_hooks: RouteHooks | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -79,6 +81,7 @@ class ReviewService:
         self.config = ReviewConfigStore(store, settings)
         self.reviewers = reviewers
         self._auto_decider = auto_decider
+        self.route_hooks = route_hooks
         self._inflight: set[str] = set()  # round ids running in this process
         self._stopping = asyncio.Event()  # set when the process begins to stop
 
@@ -119,10 +122,13 @@ class ReviewService:
                 previous_feedback=reserved.previous_feedback,
                 human_feedback=reserved.human_feedback,
                 template_override=self.settings.prompt_template,
+                escalate_marker=self.settings.escalate_marker
+                if self.settings.escalate_after
+                else "",
             )
             context_ms = int((time.monotonic() - started) * 1000)
             outcome = await self._unless_stopping(
-                self._run_reviewer(built, report, started, session.project_dir)
+                self._run_reviewer(built, report, started, session)
             )
             if built.redactions:
                 log.info(
@@ -257,13 +263,15 @@ class ReviewService:
             return _Reserved(session, round_row, previous, human)
 
     # ------------------------------------------------------------------ the reviewer
-    async def _choose_reviewer(self, built: BuiltPrompt, project_dir: str | None) -> Reviewer:
+    async def _choose_reviewer(self, built: BuiltPrompt, session: ReviewSession) -> Reviewer:
         mode, local_model = await anyio.to_thread.run_sync(self.config.get)
         available = self.reviewers.available()
         if mode == "auto":
             if not available:
                 raise ReviewerError(self.reviewers.missing())
-            if len(available) == 1:
+            if session.route_escalation and "cloud" in available:
+                mode = "cloud"  # the reviewer rejected the local work: the rest is cloud's
+            elif len(available) == 1:
                 mode = available[0]
             elif self._auto_decider is not None:
                 mode = await self._auto_decider(built)
@@ -271,13 +279,15 @@ class ReviewService:
                 mode = "cloud" if built.fitted.tokens > LARGE_DIFF_TOKENS else "local"
         elif mode not in available:
             raise ReviewerError(f"review.mode is {mode}, but {self.reviewers.missing(mode)}")
-        return self.reviewers.get(mode, local_model if mode == "local" else None, project_dir)
+        return self.reviewers.get(
+            mode, local_model if mode == "local" else None, session.project_dir
+        )
 
     async def _run_reviewer(
-        self, built: BuiltPrompt, report: ProgressFn, started: float, project_dir: str | None
+        self, built: BuiltPrompt, report: ProgressFn, started: float, session: ReviewSession
     ) -> RoundOutcome:
         try:
-            reviewer = await self._choose_reviewer(built, project_dir)
+            reviewer = await self._choose_reviewer(built, session)
         except ReviewerError as exc:
             return RoundOutcome(error=str(exc))
         return await ask_reviewer(
@@ -288,30 +298,12 @@ class ReviewService:
     def _finish(
         self, session_id: str, round_id: str, built: BuiltPrompt, outcome: RoundOutcome
     ) -> ReviewResult:
+        change = None
         with self.store.transaction() as db:
             session = db.get(ReviewSession, session_id, with_for_update=True)
             row = db.get(ReviewRound, round_id)
             assert session is not None and row is not None
-            row.context_summary = built.summary
-            row.diff = built.diff
-            row.redactions = dict(built.redactions)
-            row.skipped_files = [s.as_dict() for s in built.skipped]
-            row.prompt_chars, row.prompt_tokens = len(built.text), built.tokens
-            row.reviewer, row.model = outcome.reviewer, outcome.model
-            row.raw_answer = "\n\n----- retry -----\n\n".join(outcome.raw_answers) or None
-            row.attempts = outcome.attempts
-            row.finished_at = utcnow()
-            row.context_ms, row.llm_ms, row.total_ms = (
-                outcome.context_ms,
-                outcome.llm_ms,
-                outcome.total_ms,
-            )
-            if outcome.verdict is None:
-                row.status = RoundStatus.ERROR
-                row.error = outcome.error or "the reviewer gave no verdict"
-            else:
-                row.status, row.feedback = outcome.verdict.status, outcome.verdict.feedback
-                row.findings = [f.model_dump() for f in outcome.verdict.findings]
+            rows.fill_round(row, built, outcome)
             db.add(row)
             if session.human_verdict is not None and session.human_iteration >= row.iteration:
                 # A human decided while this round ran: their word stands, the round is history.
@@ -338,9 +330,13 @@ class ReviewService:
                     log.warning(
                         "review of %s escalated: %s", session.task_id, session.escalation_reason
                     )
+                change = escalation.route_change(db, session, row, self.route_hooks, self.settings)
             session.updated_at = utcnow()
             db.add(session)
-            return self._result(session, row)
+            result = self._result(session, row)
+        if change is not None:
+            change()  # stored first: the proxy acts on what the session records
+        return result
 
     def _mark_interrupted(self, round_id: str) -> None:
         with self.store.transaction() as db:
@@ -394,6 +390,7 @@ class ReviewService:
             human.check_allowed(session, by, self.settings.mcp_resolve)
             human.record(db, session, verdict, by)
         log.info("session %s resolved %s by a human (%s)", session.task_id, verdict.status, by)
+        escalation.human_decided(session, verdict.status, self.route_hooks)
         return self._details(session.id)
 
 

@@ -113,9 +113,14 @@ def _m002_review_gate(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+def _m003_route_escalation(conn: Connection) -> None:
+    conn.execute(text("ALTER TABLE review_sessions ADD COLUMN route_escalation TEXT"))
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial review schema", _m001_initial),
     (2, "review gate: verdict sources, cycles, round owners, diffs", _m002_review_gate),
+    (3, "review-driven escalation to the cloud route", _m003_route_escalation),
 ]
 
 

@@ -36,6 +36,8 @@ class ReviewSession(SQLModel, table=True):
     # The diff an approval covers: asking again with the same diff returns the approval.
     approved_fingerprint: str | None = None
     escalation_reason: str | None = None
+    # Why the task moved to the cloud route (review-driven escalation), if it did.
+    route_escalation: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -89,6 +89,7 @@ def build_prompt(
     previous_feedback: str | None = None,
     human_feedback: str | None = None,
     template_override: Path | None = None,
+    escalate_marker: str = "",
 ) -> BuiltPrompt:
     prd = (
         _shorten(context.prd.text, int(budget_tokens * _PRD_SHARE), "PRD") if context.prd else None
@@ -138,6 +139,7 @@ def build_prompt(
         shortened=[material.path(path) for path in fitted.shortened],
         diff=diff,
         skipped=[SkippedFile(material.path(s.path), s.reason) for s in skipped],
+        escalate_marker=escalate_marker,
     )
     changes = context.changes
     summary = {

@@ -41,6 +41,11 @@ class ReviewResult(BaseModel):
         default=0,
         description="Secrets replaced with [REDACTED:<kind>] before the reviewer saw them",
     )
+    route_escalation: str | None = Field(
+        default=None,
+        description="Why the rest of this task (the agent's requests and the reviews) runs on "
+        "the cloud route, when the reviewer rejected the work done locally",
+    )
     review_url: str
     next_step: str = Field(description="What the agent should do now")
 
@@ -86,6 +91,7 @@ class SessionOut(BaseModel):
     project_dir: str | None
     reviewer: str | None
     escalation_reason: str | None
+    route_escalation: str | None = None
     human_feedback: str | None
     human_by: str | None = None
     created_at: datetime | None

@@ -4,11 +4,12 @@ stays free of the ORM)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, func, select
 
 from review.errors import SessionNotFound
-from review.models import HumanVerdict, ReviewRound, ReviewSession
+from review.models import HumanVerdict, ReviewRound, ReviewSession, utcnow
 from review.results import (
     NEXT_STEPS,
     HumanVerdictOut,
@@ -21,6 +22,10 @@ from review.results import (
 )
 from review.status import RoundStatus, SessionStatus
 from review.verdict import Finding
+
+if TYPE_CHECKING:
+    from review.ask import RoundOutcome
+    from review.prompt import BuiltPrompt
 
 UrlOf = Callable[[str], str]
 
@@ -61,6 +66,7 @@ def session_out(row: ReviewSession, review_url: str) -> SessionOut:
         project_dir=row.project_dir,
         reviewer=row.reviewer,
         escalation_reason=row.escalation_reason,
+        route_escalation=row.route_escalation,
         human_feedback=row.human_feedback,
         human_by=row.human_by,
         created_at=(row.created_at),
@@ -148,6 +154,7 @@ def result_of(session: ReviewSession, row: ReviewRound | None, url: str) -> Revi
         model=row.model if row is not None else None,
         skipped_files=[SkippedFileOut(**s) for s in (row.skipped_files if row is not None else [])],
         redacted_secrets=sum((row.redactions or {}).values()) if row is not None else 0,
+        route_escalation=session.route_escalation,
         review_url=url,
         next_step=NEXT_STEPS[session.status].format(url=url),
     )
@@ -188,3 +195,27 @@ def details(db: Session, session: ReviewSession, url_of: UrlOf) -> SessionDetail
         .order_by(col(HumanVerdict.created_at))
     ).all()
     return details_of(session, list(rounds), list(verdicts), url_of(session.id))
+
+
+def fill_round(row: ReviewRound, built: BuiltPrompt, outcome: RoundOutcome) -> None:
+    """A finished round: what the reviewer saw, and what it answered (or why it did not)."""
+    row.context_summary = built.summary
+    row.diff = built.diff
+    row.redactions = dict(built.redactions)
+    row.skipped_files = [s.as_dict() for s in built.skipped]
+    row.prompt_chars, row.prompt_tokens = len(built.text), built.tokens
+    row.reviewer, row.model = outcome.reviewer, outcome.model
+    row.raw_answer = "\n\n----- retry -----\n\n".join(outcome.raw_answers) or None
+    row.attempts = outcome.attempts
+    row.finished_at = utcnow()
+    row.context_ms, row.llm_ms, row.total_ms = (
+        outcome.context_ms,
+        outcome.llm_ms,
+        outcome.total_ms,
+    )
+    if outcome.verdict is None:
+        row.status = RoundStatus.ERROR
+        row.error = outcome.error or "the reviewer gave no verdict"
+    else:
+        row.status, row.feedback = outcome.verdict.status, outcome.verdict.feedback
+        row.findings = [f.model_dump() for f in outcome.verdict.findings]

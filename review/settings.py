@@ -60,6 +60,19 @@ class ReviewSettings(BaseModel):
         description="What the MCP tool resolve_session may do: relay a user's verdict on an "
         "escalated session (the harness asks the user first), or nothing",
     )
+    escalate_after: int = Field(
+        default=2,
+        ge=0,
+        description="needs_revision rounds in a row on work done locally that move the task to "
+        "the cloud for the rest of it (0: never)",
+    )
+    escalate_marker: str = Field(
+        default="beyond the model that wrote it",
+        description="A finding saying this moves the task to the cloud at once",
+    )
+    escalation_ttl_s: float = Field(
+        default=7200.0, gt=0, description="An escalated task with no review news this long ends"
+    )
     max_tokens: int = Field(default=4096, gt=0, description="Cap on one reviewer answer")
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     # Deprecated: reviews go through the proxy's upstreams (proxy.cloud / proxy.local). Read
