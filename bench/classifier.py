@@ -6,7 +6,8 @@ For each file (by default ../shared/routing-eval/ and our own proxy/classifier/d
 whose labels are our judgement): decision latency p50/p99 per stage (stage 1: the learned linear router; stage 2:
 the model judge, with --judge, timed on its own over a sample), and RouteLLM's metrics on the
 records the shipped weights were NOT trained on (train.py holds out ids hashing to 0 mod 5),
-next to the prompt-length and random baselines. Prints a table, then JSON.
+next to the prompt-length and random baselines; with --leave-one-source-out, what holds on a
+file the router never saw (trained on the others). Prints a table, then JSON.
 """
 
 from __future__ import annotations
@@ -58,6 +59,12 @@ async def main() -> None:
     )
     parser.add_argument("--data", type=Path, action="append")
     parser.add_argument("--judge", action="store_true", help="also time the model judge (stage 2)")
+    parser.add_argument(
+        "--leave-one-source-out",
+        action="store_true",
+        help="also train on all files but one and score that one, for each (needs the train "
+        "extra: scikit-learn; about a minute)",
+    )
     args = parser.parse_args()
     classifier = LearnedClassifier(ClassifierSettings(cache_size=0))
     report = []
@@ -114,6 +121,18 @@ async def main() -> None:
     slowest_ms, slowest = max(worst)
     print(f"adversarial inputs: slowest {slowest} at {slowest_ms:.1f} ms")
     report.append({"adversarial_slowest_ms": slowest_ms, "adversarial_slowest": slowest})
+    if args.leave_one_source_out:
+        from proxy.classifier.train import leave_one_source_out
+
+        print("leave one source out: trained on the other files, scored on this one")
+        print(f"{'left out':<20}{'records':>8}{'APGR':>7}{'length':>8}{'random 5-95%':>15}")
+        for row in leave_one_source_out(args.data or DEFAULT_DATA):
+            print(
+                f"{row['left_out']:<20}{row['records']:>8}{row['apgr']:>7.3f}"
+                f"{row['length_apgr']:>8.3f}"
+                f"{row['random_apgr_p5']:>9.3f}-{row['random_apgr_p95']:.3f}"
+            )
+            report.append(row)
     print(json.dumps(report))
 
 

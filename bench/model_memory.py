@@ -1,7 +1,8 @@
 """What the one loaded model costs: memory of the model server (one load of the GGUF, a
 context per kind of work) against the three `llama_cpp.Llama` objects it made before (judge,
 embeddings, chat: the weights loaded three times), and how fast its short work answers once
-loaded.
+loaded; and the reference of issue #13's target (at most a third above the model and one
+context).
 
     .venv/bin/python bench/model_memory.py [--model FILE.gguf] [--n-ctx 4096] [--gpu-layers -1]
 
@@ -34,7 +35,12 @@ from proxy.settings import ModelSettings
 path = Path(path) if path else embedded_model_path()
 before = rss()[0]
 started = time.perf_counter()
-if way == "three":
+if way == "single":  # the reference: the model and one context, nothing else
+    chat = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_gpu_layers=gpu_layers, verbose=False)
+    load_s = time.perf_counter() - started
+    chat.create_chat_completion(messages=[{"role": "user", "content": "hi"}], max_tokens=4)
+    laps = {"judge": float("nan"), "embed": float("nan")}
+elif way == "three":
     common = dict(model_path=str(path), n_gpu_layers=gpu_layers, verbose=False)
     judge = llama_cpp.Llama(n_ctx=min(2048, n_ctx), **common)
     embed = llama_cpp.Llama(n_ctx=min(2048, n_ctx), embedding=True,
@@ -107,8 +113,13 @@ def main() -> None:
     parser.add_argument("--n-ctx", type=int, default=4096)
     parser.add_argument("--gpu-layers", type=int, default=-1)
     args = parser.parse_args()
-    rows = {way: run_way(way, args.model, args.n_ctx, args.gpu_layers) for way in ("three", "one")}
-    names = {"three": "three Llama objects", "one": "model server (one load)"}
+    ways = ("single", "three", "one")
+    rows = {way: run_way(way, args.model, args.n_ctx, args.gpu_layers) for way in ways}
+    names = {
+        "single": "model + one context",
+        "three": "three Llama objects",
+        "one": "model server (one load)",
+    }
     print(
         f"{'':<26}{'RSS MB':>9}{'added':>8}{'peak':>8}{'load s':>8}{'judge ms':>10}{'embed ms':>10}"
     )
@@ -118,7 +129,14 @@ def main() -> None:
             f"{row['rss_after_mb'] - row['rss_before_mb']:>8.0f}{row['peak_mb']:>8.0f}"
             f"{row['load_s']:>8.2f}{row['judge_ms']:>10.1f}{row['embed_ms']:>10.1f}"
         )
-    print(json.dumps(rows))
+
+    def added(way: str) -> float:
+        return rows[way]["rss_after_mb"] - rows[way]["rss_before_mb"]
+
+    # issue #13's target: the model server at most a third above the model and one context
+    ratio = added("one") / added("single")
+    print(f"model server / (model + one context): {ratio:.2f} (target ≤ 1.33)")
+    print(json.dumps({**rows, "ratio_to_single": ratio}))
 
 
 if __name__ == "__main__":

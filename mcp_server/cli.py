@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import sys
-from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -99,123 +98,6 @@ def show_config(
         import yaml
 
         typer.echo(yaml.safe_dump(data, sort_keys=False).rstrip())
-
-
-@app.command("eval")
-def eval_router(
-    data: Annotated[
-        list[Path], typer.Option("--data", help="JSONL: id, prompt, weak_score, strong_score")
-    ],
-    scores_out: Annotated[
-        Path | None, typer.Option("--scores-out", help="Write {id, score} per record")
-    ] = None,
-    router: Annotated[
-        str, typer.Option(help="configured | rules | length | random")
-    ] = "configured",
-    held_out_only: Annotated[
-        bool,
-        typer.Option(
-            "--held-out",
-            help="Only the records the shipped weights were not trained on (ids hashing to 0 mod 5)",
-        ),
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON")] = False,
-    config: ConfigOption = None,
-) -> None:
-    """Score labelled prompts with the router; print APGR, CPT(50%), CPT(80%) and latency."""
-    import asyncio as aio
-
-    from rich.console import Console
-    from rich.progress import Progress
-    from rich.table import Table
-
-    from proxy.classifier import LearnedClassifier, build_classifier
-    from proxy.classifier.evaluation import DataError, held_out, load_records, run
-    from proxy.routing import RuleClassifier
-
-    settings = _settings(config)
-    if router not in {"configured", "rules", "length", "random"}:
-        typer.echo(
-            f"brainrouter: --router must be configured, rules, length or random, not {router!r}",
-            err=True,
-        )
-        raise typer.Exit(2)
-    classifier = {
-        "configured": lambda: build_classifier(settings.proxy),
-        "rules": lambda: RuleClassifier(settings.proxy.auto),
-    }.get(router, lambda: router)()
-    console = Console(stderr=True)
-    table = Table(
-        "file",
-        "records",
-        "weak acc",
-        "strong acc",
-        "APGR",
-        "CPT(50%)",
-        "CPT(80%)",
-        "p50 ms",
-        "p99 ms",
-    )
-    results = []
-    scores_file = scores_out.open("w") if scores_out else None
-    try:
-        for path in data:
-            try:
-                records = load_records(path)
-            except DataError as exc:
-                typer.echo(f"brainrouter: {exc}", err=True)
-                raise typer.Exit(2) from None
-            if held_out_only:
-                records = [r for r in records if held_out(r.id)]
-                if not records:
-                    typer.echo(f"brainrouter: {path}: no held-out records in it", err=True)
-                    raise typer.Exit(2)
-            elif (
-                isinstance(classifier, LearnedClassifier)
-                and path.name in classifier.scorer.trained_on
-            ):
-                console.print(
-                    f"note: the router's weights were trained on 4/5 of {path.name}; "
-                    "--held-out scores only the rest"
-                )
-            with Progress(console=console, transient=True, disable=as_json) as progress:
-                task = progress.add_task(f"scoring {path.name}", total=len(records))
-                result = aio.run(run(classifier, records, partial(progress.advance, task)))
-            m = result.metrics
-            table.add_row(
-                path.name,
-                str(m.count),
-                f"{m.weak_accuracy:.3f}",
-                f"{m.strong_accuracy:.3f}",
-                f"{m.apgr:.3f}",
-                f"{m.cpt50:.3f}",
-                f"{m.cpt80:.3f}",
-                f"{result.latency(0.5):.2f}",
-                f"{result.latency(0.99):.2f}",
-            )
-            results.append(
-                {
-                    "file": str(path),
-                    "records": m.count,
-                    "apgr": m.apgr,
-                    "cpt50": m.cpt50,
-                    "cpt80": m.cpt80,
-                    "weak_accuracy": m.weak_accuracy,
-                    "strong_accuracy": m.strong_accuracy,
-                    "latency_p50_ms": result.latency(0.5),
-                    "latency_p99_ms": result.latency(0.99),
-                }
-            )
-            if scores_file is not None:
-                for record, score in zip(records, result.scores, strict=True):
-                    scores_file.write(json.dumps({"id": record.id, "score": score}) + "\n")
-    finally:
-        if scores_file is not None:
-            scores_file.close()
-    if as_json:
-        typer.echo(json.dumps({"router": router, "results": results}, indent=2))
-    else:
-        Console().print(table)
 
 
 @app.command()
@@ -324,4 +206,4 @@ def main() -> None:  # pragma: no cover - console script entry
 
 
 # The set-up commands (install, uninstall, service, doctor) live in their own module.
-from mcp_server import cli_review, cli_setup  # noqa: E402, F401
+from mcp_server import cli_eval, cli_review, cli_setup  # noqa: E402, F401

@@ -116,7 +116,7 @@ class ModelServer:
             "model_path": str(path),
             "n_threads": threads,
             "n_gpu_layers": self.settings.n_gpu_layers if self.gpu_offload else 0,
-            "verbose": False,
+            "verbose": self.settings.verbose,
         }
         try:
             # One model in memory: the chat context's `Llama` loads it, the short-work

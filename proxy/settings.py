@@ -136,6 +136,10 @@ class ModelSettings(BaseModel):
         default=-1, description="-1 = all layers on the GPU when the build has one"
     )
     max_tokens: int = Field(default=1024, ge=1, description="Cap on one embedded completion")
+    verbose: bool = Field(
+        default=False,
+        description="llama.cpp's own log on stderr (where each layer went: CPU or GPU)",
+    )
 
     @field_validator("path")
     @classmethod

@@ -42,8 +42,16 @@ def test_eval_prints_metrics_and_writes_scores(tmp_path: Path) -> None:
     assert [s["id"] for s in scores] == [f"r{i}" for i in range(60)]
     assert all(0 <= s["score"] <= 1 for s in scores)
 
+    # what any router must beat, on the same records
+    assert result["length_apgr"] > 0.5  # longer prompts are the harder ones in this file
+    assert result["random_apgr_p5"] < 0.5 < result["random_apgr_p95"]
+    assert result["beats_baselines"] == (
+        result["apgr"] > max(result["length_apgr"], result["random_apgr_p95"])
+    )
+    assert result["seen_in_training"] == 0
+
     table = _run("eval", "--data", str(data), "--router", "length")
-    assert table.returncode == 0 and "APGR" in table.stdout
+    assert table.returncode == 0 and "APGR" in table.stdout and "random 5-95%" in table.stdout
 
 
 def test_eval_refuses_bad_input(tmp_path: Path) -> None:
@@ -113,11 +121,24 @@ def test_eval_on_the_training_data_says_so_and_held_out_scores_only_the_rest(
     agent_tasks = Path(__file__).resolve().parents[1] / "proxy/classifier/data/agent-tasks.jsonl"
     everything = _run("eval", "--data", str(agent_tasks), "--json")
     assert everything.returncode == 0, everything.stderr
-    assert "trained on 4/5 of agent-tasks.jsonl" in everything.stderr
+    ids = [json.loads(line)["id"] for line in agent_tasks.read_text().splitlines()]
+    trained = sum(not held_out(i) for i in ids)
+    assert f"the router was trained on {trained} of the {len(ids)} records" in everything.stderr
+    assert json.loads(everything.stdout)["results"][0]["seen_in_training"] == trained
+    # the same prompts under other ids and other whitespace are still recognised
+    renamed = tmp_path / "renamed.jsonl"
+    rows = [json.loads(line) for line in agent_tasks.read_text().splitlines()]
+    renamed.write_text(
+        "\n".join(
+            json.dumps({**r, "id": f"x{n}", "prompt": "  " + r["prompt"].upper() + "\n"})
+            for n, r in enumerate(rows)
+        )
+    )
+    again = _run("eval", "--data", str(renamed), "--json")
+    assert json.loads(again.stdout)["results"][0]["seen_in_training"] == trained
     proc = _run("eval", "--data", str(agent_tasks), "--held-out", "--json")
     assert proc.returncode == 0, proc.stderr
     assert "trained on" not in proc.stderr
-    ids = [json.loads(line)["id"] for line in agent_tasks.read_text().splitlines()]
     assert json.loads(proc.stdout)["results"][0]["records"] == sum(map(held_out, ids)) > 0
 
     lonely = tmp_path / "lonely.jsonl"  # no id in it hashes into the held-out split

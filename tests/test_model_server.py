@@ -198,3 +198,22 @@ async def test_every_kind_of_work_runs_on_the_one_loaded_model(model: ModelServe
     assert model._judge is not None and model._embedder is not None
     assert model._judge.model is model._chat._model
     assert model._embedder.model is model._chat._model
+
+
+async def test_llama_cpp_reports_one_load_of_the_gguf(
+    shared_cache: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # proxy.model.verbose shows llama.cpp's own log: the weights are read once, whatever
+    # the contexts made on them.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(shared_cache))
+        server = ModelServer(ModelSettings(n_ctx=512, verbose=True))
+        try:
+            await server.ensure_loaded()
+            await server.embed("one")
+            await server.choose("Yes or no?", [" yes", " no"])
+        finally:
+            server.close()
+    report = capfd.readouterr().err
+    assert report.count("llama_model_loader: loaded meta data") == 1
+    assert report.count("llama_context: n_ctx") >= 3  # completions, judge, embeddings

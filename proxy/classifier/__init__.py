@@ -87,6 +87,9 @@ class LinearScorer:
             self.squash = float(data.get("squash", 1.0))
             self.threshold = float(data["threshold"])
             self.trained_on = [str(name) for name in data.get("trained_on", [])]
+            # Hashes of the prompts it was trained on (evaluation.prompt_hash): `eval` flags
+            # a file that overlaps them. Kept packed; unpacked only when asked.
+            self._train_hashes = str(data.get("train_prompt_hashes_b64", ""))
         except (OSError, ValueError, KeyError, TypeError, AttributeError, struct.error) as exc:
             raise WeightsError(f"cannot load router weights from {path}: {exc}") from exc
 
@@ -106,6 +109,11 @@ class LinearScorer:
 
     def score(self, text: str) -> float:
         return self.rate(text)[0]
+
+    def trained_hashes(self) -> frozenset[int]:
+        from proxy.classifier.evaluation import unpack_hashes
+
+        return unpack_hashes(self._train_hashes)
 
 
 class LearnedClassifier:

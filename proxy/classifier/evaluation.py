@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import random
+import struct
 import time
 import zlib
 from collections.abc import Callable
@@ -96,3 +99,45 @@ async def run(
         advance()
     metrics = evaluate(scores, [r.weak_score for r in records], [r.strong_score for r in records])
     return EvalResult(metrics, scores, latencies)
+
+
+@dataclass
+class Baselines:
+    """What a router must beat on the same records: ranking by prompt length, and chance
+    (the APGR of random scores, 5th to 95th percentile over many draws)."""
+
+    length_apgr: float
+    random_p5: float
+    random_p95: float
+
+
+def baselines(records: list[Record], draws: int = 200) -> Baselines:
+    weak = [r.weak_score for r in records]
+    strong = [r.strong_score for r in records]
+    length = evaluate([float(len(r.prompt)) for r in records], weak, strong).apgr
+    rng = random.Random(0)
+    chance = sorted(
+        evaluate([rng.random() for _ in records], weak, strong).apgr for _ in range(draws)
+    )
+    return Baselines(length, chance[int(0.05 * draws)], chance[int(0.95 * draws) - 1])
+
+
+def prompt_hash(prompt: str) -> int:
+    """A prompt's identity, whatever its whitespace and case: to tell whether a file holds
+    prompts the router was trained on."""
+    normal = " ".join(prompt.split()).lower()
+    return int.from_bytes(hashlib.blake2b(normal.encode(), digest_size=8).digest(), "little")
+
+
+def pack_hashes(hashes: list[int]) -> str:
+    return base64.b64encode(struct.pack(f"<{len(hashes)}Q", *sorted(hashes))).decode()
+
+
+def unpack_hashes(text: str) -> frozenset[int]:
+    packed = base64.b64decode(text)
+    return frozenset(struct.unpack(f"<{len(packed) // 8}Q", packed))
+
+
+def seen_in_training(records: list[Record], trained: frozenset[int]) -> int:
+    """How many of these records the router was trained on."""
+    return sum(prompt_hash(r.prompt) in trained for r in records)

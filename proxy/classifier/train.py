@@ -1,6 +1,6 @@
 """Train the learned router shipped as weights.json. Reproducible:
 
-    .venv/bin/pip install scikit-learn        # training only; the daemon does not need it
+    .venv/bin/pip install -e '.[train]'       # scikit-learn: training only, not the daemon
     .venv/bin/python -m proxy.classifier.train --data ../shared/routing-eval/gsm8k.jsonl \\
         --data ../shared/routing-eval/mmlu-dev.jsonl --data proxy/classifier/data/agent-tasks.jsonl
 
@@ -25,7 +25,7 @@ import numpy as np
 
 from proxy.classifier.calibration import calibrate
 from proxy.classifier.evaluation import fold_of as _fold
-from proxy.classifier.evaluation import held_out
+from proxy.classifier.evaluation import held_out, pack_hashes, prompt_hash
 from proxy.classifier.features import HASH_BITS, HASH_SIZE, KINDS, SHAPE, featurize, kind_of
 from proxy.classifier.metrics import evaluate
 
@@ -126,6 +126,65 @@ def _calibrated(raw: Any, kinds: Any, maps: dict[str, tuple[list[float], list[fl
     return np.array([calibrate(float(x), *maps[k]) for x, k in zip(raw, kinds, strict=True)])
 
 
+def _scored(train: list[dict[str, Any]], alpha: float) -> Any:
+    """A router trained as the shipped one is (ridge, then each kind's calibration map fitted
+    on 5-fold predictions), on all of `train`: a function from prompts to scores."""
+    folds = np.array([_fold(r["id"]) for r in train])
+    kinds = np.array([kind_of(r["prompt"]) for r in train])
+    gain = np.array([r["strong_score"] - r["weak_score"] for r in train])
+    raw = np.zeros(len(train))
+    for k in range(5):
+        part = [r for r, f in zip(train, folds, strict=True) if f != k]
+        fitted, _x, stats = _fit(part, alpha)
+        x_test, _ = _matrix([r for r, f in zip(train, folds, strict=True) if f == k], stats)
+        raw[folds == k] = x_test @ fitted.coef_ + fitted.intercept_
+    lines = _calibration(raw, gain, kinds)
+    model, _x, stats = _fit(train, alpha)
+
+    def score(records: list[dict[str, Any]]) -> Any:
+        x, _ = _matrix(records, stats)
+        record_kinds = np.array([kind_of(r["prompt"]) for r in records])
+        return _calibrated(x @ model.coef_ + model.intercept_, record_kinds, lines)
+
+    return score
+
+
+def leave_one_source_out(paths: list[Path], alpha: float = 10.0) -> list[dict[str, Any]]:
+    """For each file, a router trained on the others only, scored on it: what holds on a
+    source the router never saw (a split of one file shares its style, its topics and its
+    labellers with what was trained on)."""
+    from proxy.classifier.evaluation import Record, baselines
+
+    sources = {
+        path: [json.loads(line) for line in path.read_text().split("\n") if line.strip()]
+        for path in paths
+    }
+    out = []
+    for path, test in sources.items():
+        train = [r for other, rows in sources.items() if other != path for r in rows]
+        predicted = _scored(train, alpha)(test)
+        m = evaluate(
+            [float(v) for v in predicted],
+            [r["weak_score"] for r in test],
+            [r["strong_score"] for r in test],
+        )
+        base = baselines(
+            [Record(str(r["id"]), r["prompt"], r["weak_score"], r["strong_score"]) for r in test]
+        )
+        out.append(
+            {
+                "left_out": path.name,
+                "trained_on": [p.name for p in sources if p != path],
+                "records": m.count,
+                "apgr": m.apgr,
+                "length_apgr": base.length_apgr,
+                "random_apgr_p5": base.random_p5,
+                "random_apgr_p95": base.random_p95,
+            }
+        )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -133,7 +192,16 @@ def main() -> None:
     parser.add_argument("--data", type=Path, action="append", required=True)
     parser.add_argument("--alpha", type=float, default=10.0)
     parser.add_argument("--out", type=Path, default=WEIGHTS)
+    parser.add_argument(
+        "--leave-one-source-out",
+        action="store_true",
+        help="Do not write weights: for each --data file, train on the others and score it",
+    )
     args = parser.parse_args()
+    if args.leave_one_source_out:
+        for row in leave_one_source_out(args.data, args.alpha):
+            print(json.dumps(row))
+        return
 
     records = [
         json.loads(line)
@@ -200,6 +268,9 @@ def main() -> None:
         "threshold": round(float(np.quantile(train_scores, 1 - CLOUD_SHARE)), 4),
         "trained_on": [p.name for p in args.data],
         "train_records": sum(not held_out(r["id"]) for r in records),
+        "train_prompt_hashes_b64": pack_hashes(
+            sorted({prompt_hash(r["prompt"]) for r in records if not held_out(r["id"])})
+        ),
         "held_out_metrics": metrics,
     }
     args.out.write_text(json.dumps(payload, indent=1) + "\n")
