@@ -48,7 +48,20 @@ def mcp(
     ] = True,
 ) -> None:
     """Serve the review tools over MCP stdio (what harnesses spawn:
-    `claude mcp add brainrouter -- brainrouter mcp`). Tool calls go to the daemon."""
+    `claude mcp add brainrouter -- brainrouter mcp`). Tool calls go to the daemon, which is
+    started at once when none answers (with --autostart)."""
+    from mcp_server.stdio_front import Front
+
+    args = ["--config", str(config)] if config else []
+    sys.exit(Front([*args, "--autostart" if autostart else "--no-autostart"]).run())
+
+
+@app.command("mcp-backend", hidden=True)
+def mcp_backend(
+    config: ConfigOption = None,
+    autostart: Annotated[bool, typer.Option("--autostart/--no-autostart")] = True,
+) -> None:
+    """The full MCP stdio server behind `brainrouter mcp`'s front (mcp_server/stdio_front.py)."""
     settings = _settings(config)
     # stdout is the protocol channel: logs go to stderr only.
     logging.basicConfig(stream=sys.stderr, level=settings.log_level.upper())
@@ -59,9 +72,14 @@ def mcp(
     server = build_mcp(relay.backend, default_cwd=process_cwd())
 
     async def run() -> None:
+        # The daemon is the harness's model provider too: find or start it now, not on the
+        # first tool call, which never comes while the model cannot answer.
+        warm = asyncio.ensure_future(relay.backend())
+        warm.add_done_callback(lambda t: t.cancelled() or t.exception())
         try:
             await server.run_stdio_async(show_banner=False, log_level=settings.log_level.upper())
         finally:
+            warm.cancel()
             await relay.aclose()
 
     asyncio.run(run())

@@ -55,6 +55,15 @@ approved. If the status is escalated, stop and tell the user: a human decides on
 """
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("brainrouter")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree not installed
+        return "0+unknown"
+
+
 # The uid of the local process behind an HTTP request's client address, when known.
 Asker = Callable[[Any], int | None]
 
@@ -65,7 +74,7 @@ def build_mcp(
     """The MCP server. `default_cwd` fills in `cwd` when an agent leaves it out (stdio only:
     a stdio server runs in the harness's project directory). `asker` tells, over HTTP, which
     local user is calling: a review runs only on a directory they may read."""
-    mcp: FastMCP = FastMCP("brainrouter", instructions=INSTRUCTIONS)
+    mcp: FastMCP = FastMCP("brainrouter", instructions=INSTRUCTIONS, version=_version())
 
     @mcp.tool(annotations={"title": "Request a code review", "openWorldHint": True})
     async def request_review(
