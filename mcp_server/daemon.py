@@ -14,12 +14,15 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CollectorRegistry
 
 from mcp_server import peer, startup
 from mcp_server.admin import RequireToken, load_or_create_token, presented_token, valid
 from mcp_server.config import Settings
 from mcp_server.dashboard import dashboard_router
+from mcp_server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from mcp_server.metrics import RequestMetrics, StateCollector, render
 from mcp_server.process import raise_open_files_limit, tune_gc
 from mcp_server.review_route import ProxyReviewers, adopt_legacy_reviewers
 from mcp_server.security import (
@@ -53,7 +56,17 @@ def build_app(settings: Settings) -> FastAPI:
     admin_token = load_or_create_token()
     # Open and migrate the database now: a bad database_url fails at start, not later.
     store = runtime.open_store()
-    proxy = ProxyRuntime(settings, store)
+    registry = CollectorRegistry()
+    requests = RequestMetrics(registry, settings)
+    proxy = ProxyRuntime(settings, store, observer=requests.observe)
+    registry.register(
+        StateCollector(
+            lambda: {"cloud": proxy.service.cloud.health(), "local": proxy.service.local.health()},
+            proxy.service.in_flight,
+            proxy.escalations.active,
+            store.engine,
+        )
+    )
     # Every daemon on one database checks the same CSRF token (several replicas on PostgreSQL).
     csrf_token = shared_secret(store, "csrf")
     runtime.auto_decider = review_decider(proxy.classifier)
@@ -118,6 +131,12 @@ def build_app(settings: Settings) -> FastAPI:
             for e in exc.errors()
         ]
         return JSONResponse({"detail": problems}, status_code=422)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        # Prometheus' text format; the review figures are counted in the database.
+        body = await asyncio.to_thread(render, registry)
+        return Response(body, media_type=METRICS_CONTENT_TYPE)
 
     @app.get("/health")
     async def health() -> dict[str, Any]:

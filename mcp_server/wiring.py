@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
 
 from mcp_server.config import Settings
 
@@ -99,7 +100,12 @@ class ProxyRuntime:
     the classifier and the proxy service. Its tables live in the review store's database,
     migrated here (the daemon wires both)."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        observer: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         import httpx
         from httpx_aiohttp import AiohttpTransport
 
@@ -160,6 +166,7 @@ class ProxyRuntime:
             model=self.model,
             privacy=guard,
             escalations=self.escalations,
+            observer=observer,
         )
 
     async def start(self) -> None:

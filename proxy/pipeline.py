@@ -9,6 +9,7 @@ import contextlib
 import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,9 +81,12 @@ class ProxyService:
         model: ModelServer | None = None,
         privacy: PrivacyGuard | None = None,
         escalations: Escalations | None = None,
+        observer: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.settings = settings
         self.privacy = privacy
+        # Sees every routing event as it is recorded (the daemon's /metrics counts them).
+        self.observer = observer
         self.events = events
         self.model = model
         self.cloud = Upstream.of("cloud", settings.cloud, client, settings)
@@ -379,7 +383,8 @@ class ProxyService:
         return error_response(protocol, status, message)
 
     def _record(self, trace: Trace, **values: Any) -> None:
-        if self.events is None:
-            return
         trace.set(total_ms=(time.perf_counter() - trace.started) * 1000, **values)
-        self.events.record(**trace.fields)
+        if self.events is not None:
+            self.events.record(**trace.fields)
+        if self.observer is not None:
+            self.observer(trace.fields)

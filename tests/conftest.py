@@ -26,8 +26,10 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(autouse=True)
 def _isolated_env(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, shared_cache: Path
-) -> None:
-    """No test reads the developer's own config or database."""
+) -> Iterator[None]:
+    """No test reads the developer's own config or database, or uses the default port: a
+    harness CLI that spawns `brainrouter mcp` (`claude mcp list`) starts a daemon, which
+    must not outlive its test or meet the developer's own."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("XDG_CACHE_HOME", str(shared_cache))
     for key in list(os.environ):
@@ -36,6 +38,39 @@ def _isolated_env(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local/share"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local/state"))
+    port = free_port()
+    _TEST_PORTS.add(port)
+    monkeypatch.setenv("BRAINROUTER_SERVER__PORT", str(port))
+    yield
+    _stop_daemon_at(port)
+
+
+_TEST_PORTS: set[int] = set()
+
+
+def _stop_daemon_at(port: int) -> None:
+    """Daemons a test started in the background (autostart) on its port: every process of
+    `brainrouter serve` whose environment names that port (one still starting up included)."""
+    import signal
+
+    needle = f"BRAINROUTER_SERVER__PORT={port}".encode()
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if b"serve" not in (proc / "cmdline").read_bytes():
+                continue
+            if needle in (proc / "environ").read_bytes().split(b"\0"):
+                os.kill(int(proc.name), signal.SIGTERM)
+        except (OSError, ValueError):
+            continue
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_daemon_left_behind() -> Iterator[None]:
+    # again at the end: an MCP server a harness CLI left behind may start one after its test
+    yield
+    for port in _TEST_PORTS:
+        _stop_daemon_at(port)
 
 
 @pytest.fixture

@@ -126,5 +126,8 @@ def test_binding_beyond_loopback_needs_consent_and_then_the_token(
         assert httpx.get(f"{d.url}/v1/models").status_code == 401
         models = httpx.get(f"{d.url}/v1/models", headers={"authorization": f"Bearer {_token()}"})
         assert models.status_code == 200
+        assert httpx.get(f"{d.url}/metrics").status_code == 401  # an ops endpoint like the rest
+        token = {"authorization": f"Bearer {_token()}"}
+        assert "brainrouter_requests" in httpx.get(f"{d.url}/metrics", headers=token).text
     finally:
         d.stop()
