@@ -27,9 +27,8 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _isolated_env(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, shared_cache: Path
 ) -> Iterator[None]:
-    """No test reads the developer's own config or database, or uses the default port: a
-    harness CLI that spawns `brainrouter mcp` (`claude mcp list`) starts a daemon, which
-    must not outlive its test or meet the developer's own."""
+    """No test reads the developer's own config or database. A harness CLI that spawns
+    `brainrouter mcp` (`claude mcp list`) starts a daemon: it must not outlive its test."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("XDG_CACHE_HOME", str(shared_cache))
     for key in list(os.environ):
@@ -39,22 +38,20 @@ def _isolated_env(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local/share"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local/state"))
-    port = free_port()
-    _TEST_PORTS.add(port)
-    monkeypatch.setenv("BRAINROUTER_SERVER__PORT", str(port))
+    _TEST_HOMES.add(str(home))
     yield
-    _stop_daemon_at(port)
+    _stop_daemons_of(str(home))
 
 
-_TEST_PORTS: set[int] = set()
+_TEST_HOMES: set[str] = set()
 
 
-def _stop_daemon_at(port: int) -> None:
-    """Daemons a test started in the background (autostart) on its port: every process of
-    `brainrouter serve` whose environment names that port (one still starting up included)."""
+def _stop_daemons_of(home: str) -> None:
+    """Daemons a test started in the background (autostart): every `brainrouter serve`
+    process whose environment has the test's HOME (one still starting up included)."""
     import signal
 
-    needle = f"BRAINROUTER_SERVER__PORT={port}".encode()
+    needle = f"HOME={home}".encode()
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             if b"serve" not in (proc / "cmdline").read_bytes():
@@ -69,8 +66,8 @@ def _stop_daemon_at(port: int) -> None:
 def _no_daemon_left_behind() -> Iterator[None]:
     # again at the end: an MCP server a harness CLI left behind may start one after its test
     yield
-    for port in _TEST_PORTS:
-        _stop_daemon_at(port)
+    for home in _TEST_HOMES:
+        _stop_daemons_of(home)
 
 
 @pytest.fixture
