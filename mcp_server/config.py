@@ -78,6 +78,27 @@ class Price(BaseModel):
 
     input_per_mtok: float = Field(ge=0, description="Price per million input tokens")
     output_per_mtok: float = Field(ge=0, description="Price per million output tokens")
+    cache_read_per_mtok: float | None = Field(
+        default=None,
+        ge=0,
+        description="Per million tokens read from a prompt cache (default: input)",
+    )
+    cache_write_per_mtok: float | None = Field(
+        default=None, ge=0, description="Per million tokens written to one (default: input)"
+    )
+
+    def cost(self, input_tokens: int, cache_read: int, cache_write: int, output: int) -> float:
+        """USD for these tokens; `input_tokens` excludes cache reads and writes."""
+        read = self.input_per_mtok if self.cache_read_per_mtok is None else self.cache_read_per_mtok
+        write = (
+            self.input_per_mtok if self.cache_write_per_mtok is None else self.cache_write_per_mtok
+        )
+        return (
+            input_tokens * self.input_per_mtok
+            + cache_read * read
+            + cache_write * write
+            + output * self.output_per_mtok
+        ) / 1_000_000
 
 
 class DashboardSettings(BaseModel):

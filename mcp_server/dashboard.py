@@ -16,8 +16,10 @@ from fastapi.templating import Jinja2Templates
 
 from mcp_server.admin import presented_token, valid
 from mcp_server.config import Settings
+from mcp_server.costs import priced
 from mcp_server.feed import table
 from mcp_server.wiring import ProxyRuntime, ReviewRuntime
+from proxy.ledger import periods as ledger_periods
 
 _TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 _OUTPUT_TAIL = 4000
@@ -119,10 +121,17 @@ def dashboard_router(
             asyncio.to_thread(service.config.get),
             proxy.service.local_models(),
         )
+        spans = ledger_periods()
+        spent = await asyncio.gather(*(proxy.events.ledger(since) for since in spans.values()))
         return {
             "latest": events[0] if events else None,
             "rows": table(events, [s.model_dump(mode="json") for s in sessions.sessions]),
             "totals": totals(stats, settings),
+            # from the ledger: survives restarts and the pruning of routing events
+            "ledger": {
+                name: priced(rows, settings.dashboard.prices, settings.proxy.cloud.model)
+                for name, rows in zip(spans, spent, strict=True)
+            },
             "health": proxy.service.health(),
             "review_config": {"mode": mode[0], "local_model": mode[1]},
             "local_models": models,

@@ -64,16 +64,14 @@ class Answer:
             ) from None
         if upstream.protocol == protocol:
             content = raw  # untouched
-            tokens = FORMATS[protocol].usage_counts(data.get("usage") or {})
+            raw_usage = data.get("usage")
+            usage = FORMATS[protocol].usage_of(raw_usage if isinstance(raw_usage, dict) else {})
         else:
             chat = FORMATS[upstream.protocol].response_to_chat(data)
-            usage = chat.get("usage") or {}
-            tokens = (usage.get("prompt_tokens"), usage.get("completion_tokens"))
+            usage = FORMATS["openai"].usage_of(chat.get("usage") or {})
             out = FORMATS[protocol].response_from_chat(chat, body, names, model)
             content = orjson.dumps(out)
-        self._record(
-            trace, status="ok", http_status=200, input_tokens=tokens[0], output_tokens=tokens[1]
-        )
+        self._record(trace, status="ok", http_status=200, **usage.event_fields())
         return Response(content, media_type="application/json", headers=trace.route_headers())
 
     async def stream(
@@ -153,6 +151,5 @@ class Answer:
                 status=outcome,
                 http_status=200,
                 error=error,
-                input_tokens=stream_adapter.input_tokens,
-                output_tokens=stream_adapter.output_tokens,
+                **stream_adapter.usage.event_fields(),
             )

@@ -16,11 +16,13 @@ import sqlite3
 import uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, text
+
+from proxy import ledger
 
 log = logging.getLogger("brainrouter.events")
 
@@ -53,6 +55,8 @@ routing_events = sa.Table(
     sa.Column("prompt_excerpt", sa.Text),
     sa.Column("error", sa.Text),
     sa.Column("privacy", sa.Text),  # what the privacy guard did, and why (never the secret)
+    sa.Column("cache_read_tokens", sa.Integer),  # of input_tokens, read from a prompt cache
+    sa.Column("cache_write_tokens", sa.Integer),  # of input_tokens, written to one
 )
 
 _COLUMNS = tuple(c.name for c in routing_events.columns)
@@ -118,6 +122,7 @@ def _m002_privacy(conn: Connection) -> None:
 MIGRATIONS = [
     (1, "routing events", _m001_routing_events),
     (2, "what the privacy guard did", _m002_privacy),
+    (3, "cache tokens, and the usage ledger", ledger.m003_usage_ledger),
 ]
 MIGRATIONS_TABLE = "proxy_schema_migrations"
 
@@ -209,6 +214,7 @@ class EventRecorder:
             try:
                 driver.execute("BEGIN IMMEDIATE")
                 driver.executemany(_SQLITE_INSERT, [_sqlite_row(row) for row in batch])
+                driver.executemany(ledger.SQLITE_UPSERT, ledger.sqlite_rows(batch))
                 driver.execute("COMMIT")
             except sqlite3.OperationalError as exc:
                 if driver.in_transaction:
@@ -232,6 +238,8 @@ class EventRecorder:
     def _write(self, batch: list[dict[str, Any]]) -> None:
         with self.engine.begin() as conn:
             conn.execute(routing_events.insert(), batch)
+            if entries := ledger.rows(batch):
+                conn.execute(ledger.UPSERT, entries)
             self._writes += 1
             if self._writes % 20 == 1:
                 self._prune(conn)
@@ -258,6 +266,16 @@ class EventRecorder:
     def _prune_now(self) -> None:
         with self.engine.begin() as conn:
             self._prune(conn)
+
+    async def ledger(self, since: date | None = None) -> list[dict[str, Any]]:
+        """The usage ledger's sums per upstream, model and route, from `since` on."""
+        await self.flush()
+
+        def read() -> list[dict[str, Any]]:
+            with self.engine.connect() as conn:
+                return ledger.totals(conn, since)
+
+        return await asyncio.to_thread(read)
 
     async def recent(self, limit: int = 50) -> list[dict[str, Any]]:
         await self.flush()

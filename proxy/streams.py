@@ -16,6 +16,7 @@ from proxy.settings import Protocol
 from proxy.sse import SSEParser
 from proxy.translate.responses import ToolNames
 from proxy.translate.shapes import ChatChunk
+from proxy.usage import Usage
 
 
 class MalformedStream(ValueError):
@@ -39,8 +40,7 @@ class StreamAdapter(TypingProtocol):
         """The upstream sent its terminal event: stop reading."""
         ...
 
-    input_tokens: int | None
-    output_tokens: int | None
+    usage: Usage
 
     def feed(self, chunk: bytes) -> bytes: ...
 
@@ -72,8 +72,7 @@ class Passthrough:
         self.protocol = protocol
         self.parser = SSEParser()
         self.at_boundary = True
-        self.input_tokens: int | None = None
-        self.output_tokens: int | None = None
+        self.usage = Usage()
         self._tail = b""
         self.complete = False
         self.finished = False
@@ -110,12 +109,8 @@ class Passthrough:
         )
         if not isinstance(usage, dict):
             return
-        prompt, completion = FORMATS[self.protocol].usage_counts(usage)
         # Anthropic reports input at message_start and output at message_delta: keep both.
-        if prompt:
-            self.input_tokens = prompt
-        if completion is not None:
-            self.output_tokens = completion
+        self.usage = self.usage.then(FORMATS[self.protocol].usage_of(usage))
 
     def finish(self) -> bytes:
         tail, self._tail = self._tail, b""
@@ -143,8 +138,7 @@ class Translating:
         self.to_chat = FORMATS[upstream].stream_decoder(model)
         self.client = FORMATS[client].stream_encoder(body, names, model)
         self.at_boundary = True
-        self.input_tokens: int | None = None
-        self.output_tokens: int | None = None
+        self.usage = Usage()
         self.complete = False
         self.upstream_done = False
         self.finished = False
@@ -159,9 +153,8 @@ class Translating:
             if FORMATS["openai"].answer_finished(chunk):  # chunks in the chat pivot
                 self.finished = True
             usage = chunk.get("usage")
-            if isinstance(usage, dict):
-                self.input_tokens = usage.get("prompt_tokens", self.input_tokens)
-                self.output_tokens = usage.get("completion_tokens", self.output_tokens)
+            if isinstance(usage, dict):  # chunks in the chat pivot
+                self.usage = self.usage.then(FORMATS["openai"].usage_of(usage))
             out += self.client.feed(chunk)
         return out
 

@@ -52,6 +52,10 @@ def test_the_dashboard_with_real_traffic(
         )
         expect(page.locator("#t-requests")).to_have_text("4")
         expect(page.locator("#health-cloud")).to_contain_text("up")
+        ledger = page.locator("#ledger tbody tr")
+        expect(ledger).to_have_count(3)
+        expect(ledger.nth(1)).to_contain_text("This week")
+        expect(ledger.nth(0)).to_contain_text("$")  # big-model has a price: a cost is shown
 
         # A new request shows up without reloading the page.
         client.chat.completions.create(

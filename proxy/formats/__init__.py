@@ -15,6 +15,7 @@ from proxy.formats.responses import ResponsesFormat
 from proxy.settings import Protocol as ProtocolName
 from proxy.translate.responses import ToolNames
 from proxy.translate.shapes import ChatChunk, ChatCompletion
+from proxy.usage import Usage
 
 
 class StreamDecoder(Protocol):
@@ -59,8 +60,9 @@ class WireFormat(Protocol):
 
     def error_event(self, message: str) -> bytes: ...
 
-    def usage_counts(self, usage: dict[str, Any]) -> tuple[int | None, int | None]:
-        """(input tokens, cache reads and writes included; output tokens) of an answer's usage."""
+    def usage_of(self, usage: Mapping[str, Any]) -> Usage:
+        """An answer's usage object: input (cache reads and writes included), of which cache
+        reads and writes, and output."""
         ...
 
     def split_system(self, body: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:

@@ -13,6 +13,7 @@ from proxy.translate.responses import ToolNames
 from proxy.translate.shapes import ChatCompletion
 from proxy.translate.to_chat import AnthropicDecoder, anthropic_response_to_chat
 from proxy.translate.upstream_requests import chat_to_anthropic_request
+from proxy.usage import Usage, count, whole
 
 API_VERSION = "2023-06-01"
 
@@ -56,14 +57,17 @@ class AnthropicFormat:
     def error_event(self, message: str) -> bytes:
         return encode(translation.error_body(500, message), "error")
 
-    def usage_counts(self, usage: dict[str, Any]) -> tuple[int | None, int | None]:
+    def usage_of(self, usage: Mapping[str, Any]) -> Usage:
         if "input_tokens" not in usage and "output_tokens" not in usage:
-            return None, None
-        prompt = sum(
-            int(usage.get(k) or 0)
-            for k in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+            return Usage()
+        read = whole(usage.get("cache_read_input_tokens"))
+        written = whole(usage.get("cache_creation_input_tokens"))
+        return Usage(
+            whole(usage.get("input_tokens")) + read + written,
+            count(usage.get("output_tokens")),
+            read,
+            written,
         )
-        return prompt, usage.get("output_tokens")
 
     def split_system(self, body: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
         # Claude Code also sends role "system" messages mid-conversation.

@@ -12,6 +12,7 @@ from proxy.translate.chat import fold_system, is_system, text_of
 from proxy.translate.responses import ToolNames
 from proxy.translate.shapes import ChatChunk, ChatCompletion
 from proxy.translate.to_chat import ChatDecoder
+from proxy.usage import Usage, count, whole
 
 
 class ChatEncoder:
@@ -71,8 +72,15 @@ class ChatFormat:
     def error_event(self, message: str) -> bytes:
         return ChatEncoder(False).error(message)
 
-    def usage_counts(self, usage: dict[str, Any]) -> tuple[int | None, int | None]:
-        return usage.get("prompt_tokens"), usage.get("completion_tokens")
+    def usage_of(self, usage: Mapping[str, Any]) -> Usage:
+        details = usage.get("prompt_tokens_details")
+        details = details if isinstance(details, dict) else {}
+        return Usage(
+            count(usage.get("prompt_tokens")),
+            count(usage.get("completion_tokens")),
+            whole(details.get("cached_tokens")),
+            whole(details.get("cache_creation_tokens")),
+        )
 
     def split_system(self, body: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
         messages = body.get("messages") or []

@@ -14,6 +14,7 @@ from proxy.translate.responses_stream import StreamFromChat
 from proxy.translate.shapes import ChatCompletion
 from proxy.translate.to_chat import ResponsesDecoder, responses_response_to_chat
 from proxy.translate.upstream_requests import chat_to_responses_request
+from proxy.usage import Usage, count, whole
 
 
 class ResponsesFormat:
@@ -55,8 +56,14 @@ class ResponsesFormat:
         }
         return encode(payload, "error")
 
-    def usage_counts(self, usage: dict[str, Any]) -> tuple[int | None, int | None]:
-        return usage.get("input_tokens"), usage.get("output_tokens")
+    def usage_of(self, usage: Mapping[str, Any]) -> Usage:
+        details = usage.get("input_tokens_details")
+        details = details if isinstance(details, dict) else {}
+        return Usage(
+            count(usage.get("input_tokens")),
+            count(usage.get("output_tokens")),
+            whole(details.get("cached_tokens")),
+        )
 
     def split_system(self, body: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
         # Codex sends its system prompt as developer messages, with no instructions.
