@@ -4,7 +4,8 @@ model had answered it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from typing import Any
 
 from mcp_server.config import Price
@@ -50,3 +51,62 @@ def priced(
         "cloud_cost_avoided": avoided,
         "unpriced_models": sorted(unpriced),
     }
+
+
+class DailyBudget:
+    """Today's cloud spend against `proxy.budget.cloud_usd_per_day`: started from the usage
+    ledger, kept current from each routing event, reset at midnight local time. The router
+    asks `over()` on every `auto` decision."""
+
+    def __init__(
+        self,
+        limit_usd: float | None,
+        prices: Mapping[str, Price],
+        today: Callable[[], date] = lambda: datetime.now().astimezone().date(),
+    ) -> None:
+        self.limit = limit_usd
+        self._prices = prices
+        self._today = today
+        self.day = today()
+        self.spent = 0.0
+
+    def start(self, rows_today: list[dict[str, Any]]) -> None:
+        self.day = self._today()
+        self.spent = priced(rows_today, self._prices, None)["cloud_cost"]
+
+    def _roll(self) -> None:
+        if (today := self._today()) != self.day:
+            self.day, self.spent = today, 0.0
+
+    def observe(self, event: Mapping[str, Any]) -> None:
+        if event.get("upstream") != "cloud":
+            return
+        price = self._prices.get(str(event.get("model") or ""))
+        if price is None:
+            return
+        self._roll()
+        read = int(event.get("cache_read_tokens") or 0)
+        written = int(event.get("cache_write_tokens") or 0)
+        fresh = max(0, int(event.get("input_tokens") or 0) - read - written)
+        self.spent += price.cost(fresh, read, written, int(event.get("output_tokens") or 0))
+
+    def over(self) -> str | None:
+        """Why `auto` goes local now, or None while there is budget (or none is set)."""
+        if self.limit is None:
+            return None
+        self._roll()
+        if self.spent < self.limit:
+            return None
+        return (
+            f"daily cloud budget of ${self.limit:.2f} spent (${self.spent:.2f} today): "
+            "local until midnight"
+        )
+
+    def describe(self) -> dict[str, Any]:
+        self._roll()
+        return {
+            "limit_usd": self.limit,
+            "spent_usd": self.spent,
+            "over": self.over() is not None,
+            "day": self.day.isoformat(),
+        }

@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from mcp_server import peer, startup
 from mcp_server.admin import RequireToken, load_or_create_token, presented_token, valid
 from mcp_server.config import Settings
+from mcp_server.costs import DailyBudget
 from mcp_server.dashboard import dashboard_router
 from mcp_server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from mcp_server.metrics import RequestMetrics, StateCollector, render
@@ -34,6 +35,7 @@ from mcp_server.security import (
 from mcp_server.tools import build_mcp
 from mcp_server.wiring import ProxyRuntime, ReviewRuntime, review_decider
 from proxy.embedded import embedded_routes
+from proxy.ledger import periods as ledger_periods
 from proxy.routes import proxy_routes
 from review.escalation import active_escalations
 from review.runtime_config import shared_secret
@@ -58,7 +60,13 @@ def build_app(settings: Settings) -> FastAPI:
     store = runtime.open_store()
     registry = CollectorRegistry()
     requests = RequestMetrics(registry, settings)
-    proxy = ProxyRuntime(settings, store, observer=requests.observe)
+    budget = DailyBudget(settings.proxy.budget.cloud_usd_per_day, settings.dashboard.prices)
+
+    def observe(event: dict[str, Any]) -> None:
+        requests.observe(event)
+        budget.observe(event)
+
+    proxy = ProxyRuntime(settings, store, observer=observe, over_budget=budget.over)
     registry.register(
         StateCollector(
             lambda: {"cloud": proxy.service.cloud.health(), "local": proxy.service.local.health()},
@@ -86,6 +94,7 @@ def build_app(settings: Settings) -> FastAPI:
         ):
             proxy.escalations.escalate(project, why)  # still in force after a restart
         await proxy.start()
+        budget.start(await proxy.events.ledger(ledger_periods()["today"]))
         async with mcp_app.lifespan(app):
             yield
         await proxy.aclose()
@@ -120,7 +129,7 @@ def build_app(settings: Settings) -> FastAPI:
         )
     )
     app.include_router(review_config_router(runtime.service))
-    app.include_router(dashboard_router(settings, runtime, proxy, admin_token))
+    app.include_router(dashboard_router(settings, runtime, proxy, admin_token, budget))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from mcp_server.admin import presented_token, valid
 from mcp_server.config import Settings
-from mcp_server.costs import priced
+from mcp_server.costs import DailyBudget, priced
 from mcp_server.feed import table
 from mcp_server.wiring import ProxyRuntime, ReviewRuntime
 from proxy.ledger import periods as ledger_periods
@@ -95,7 +95,11 @@ async def _run_command(command: str, timeout_s: float) -> dict[str, Any]:
 
 
 def dashboard_router(
-    settings: Settings, review: ReviewRuntime, proxy: ProxyRuntime, token: str
+    settings: Settings,
+    review: ReviewRuntime,
+    proxy: ProxyRuntime,
+    token: str,
+    budget: DailyBudget | None = None,
 ) -> APIRouter:
     router = APIRouter()
 
@@ -132,6 +136,7 @@ def dashboard_router(
                 name: priced(rows, settings.dashboard.prices, settings.proxy.cloud.model)
                 for name, rows in zip(spans, spent, strict=True)
             },
+            "budget": budget.describe() if budget is not None else None,
             "health": proxy.service.health(),
             "review_config": {"mode": mode[0], "local_model": mode[1]},
             "local_models": models,

@@ -105,6 +105,7 @@ class ProxyRuntime:
         settings: Settings,
         store: Store,
         observer: Callable[[dict[str, Any]], None] | None = None,
+        over_budget: Callable[[], str | None] = lambda: None,
     ) -> None:
         import httpx
         from httpx_aiohttp import AiohttpTransport
@@ -167,6 +168,7 @@ class ProxyRuntime:
             privacy=guard,
             escalations=self.escalations,
             observer=observer,
+            over_budget=over_budget,
         )
 
     async def start(self) -> None:

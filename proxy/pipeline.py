@@ -35,6 +35,7 @@ from proxy.routing import (
     Router,
     RoutingError,
     conversation_key,
+    stage_summary,
 )
 from proxy.settings import Protocol, ProxySettings
 from proxy.streams import adapter
@@ -58,19 +59,6 @@ class _Attempt:
     model: str
 
 
-def _stage_summary(stages: dict[str, Any]) -> dict[str, dict[str, float]]:
-    out = {}
-    for stage, samples in stages.items():
-        ordered = sorted(samples)
-        if ordered:
-            out[stage] = {
-                "p50": round(ordered[len(ordered) // 2], 3),
-                "p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 3),
-                "n": len(ordered),
-            }
-    return out
-
-
 class ProxyService:
     def __init__(
         self,
@@ -82,6 +70,7 @@ class ProxyService:
         privacy: PrivacyGuard | None = None,
         escalations: Escalations | None = None,
         observer: Callable[[dict[str, Any]], None] | None = None,
+        over_budget: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.settings = settings
         self.privacy = privacy
@@ -92,11 +81,20 @@ class ProxyService:
         self.cloud = Upstream.of("cloud", settings.cloud, client, settings)
         self.local = Upstream.of("local", settings.local, client, settings)
         self.router = Router(
-            settings, classifier or build_classifier(settings), self.local_models, escalations
+            settings,
+            classifier or build_classifier(settings),
+            self.local_models,
+            escalations,
+            first_byte_ms=lambda route: self._upstream(route).first_byte.value,
+            able=lambda route: self._upstream(route).able,
+            over_budget=over_budget,
         )
         self.lean_prompt = prompts.load("local_system.md", settings.local_system_prompt)
         self.answer = Answer(settings.timeouts, self._record)
         self.in_flight = {"cloud": 0, "local": 0}
+
+    def _upstream(self, route: str) -> Upstream:
+        return self.cloud if route == "cloud" else self.local
 
     async def local_models(self) -> list[str]:
         """The local server's models (llama-swap, Ollama...) and those named in config."""
@@ -117,7 +115,7 @@ class ProxyService:
                 "kind": type(self.router.classifier).__name__,
                 "model": model,
                 # Decision latency of each stage over the recent decisions (p50, p99 in ms).
-                "stage_ms": _stage_summary(getattr(self.router.classifier, "stage_ms", {})),
+                "stage_ms": stage_summary(getattr(self.router.classifier, "stage_ms", {})),
             },
         }
 

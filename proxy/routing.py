@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from proxy import strategy
 from proxy.escalations import Escalations
 from proxy.settings import AutoRuleSettings, ProxySettings
 
@@ -137,12 +138,18 @@ class Router:
         classifier: Classifier,
         local_models: Callable[[], Awaitable[list[str]]],
         escalations: Escalations | None = None,
+        first_byte_ms: Callable[[Route], float | None] = lambda route: None,
+        able: Callable[[Route], bool] | None = None,
+        over_budget: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.settings = settings
         self.classifier = classifier
         self._local_models = local_models
         # Projects the review loop moved to the cloud (review-driven escalation).
         self.escalations = escalations or Escalations(ttl_s=7200.0)
+        self._first_byte_ms = first_byte_ms  # recent, per upstream (strategy: latency)
+        self._able = able or self._available  # configured, breaker not open
+        self._over_budget = over_budget  # why the daily cloud budget is spent, or None
 
     def _model_for(self, route: Route) -> str:
         if route == "cloud":
@@ -181,6 +188,22 @@ class Router:
             else:
                 result = await self.classifier.classify(features)
                 route, reason, score = result.route, result.reason, result.score
+                threshold = float(getattr(self.classifier, "threshold", 0.5))
+                route, why = strategy.apply(
+                    self.settings.strategy,
+                    route,
+                    score,
+                    threshold,
+                    self._first_byte_ms,
+                    self._able,
+                )
+                if why:
+                    reason = f"{reason}; {why}"
+            if route == "cloud" and self._available("local"):
+                spent = self._over_budget()
+                if spent is not None:
+                    route, reason = "local", f"{reason}; {spent}"
+
             other: Route = "local" if route == "cloud" else "cloud"
             if not self._available(route) and self._available(other):
                 reason = f"{reason}; no {route} upstream configured"
@@ -238,3 +261,17 @@ def conversation_key(
         if message.get("role") == "user" and (words := _own_words(message.get("content"))):
             return "first:" + hashlib.blake2b(words.encode(), digest_size=12).hexdigest()
     return None
+
+
+def stage_summary(stages: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """p50 and p99 (ms) of each classifier stage over its recent decisions."""
+    out = {}
+    for stage, samples in stages.items():
+        ordered = sorted(samples)
+        if ordered:
+            out[stage] = {
+                "p50": round(ordered[len(ordered) // 2], 3),
+                "p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 3),
+                "n": len(ordered),
+            }
+    return out

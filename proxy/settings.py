@@ -147,6 +147,17 @@ class ModelSettings(BaseModel):
         return value.expanduser() if value is not None else None
 
 
+class BudgetSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cloud_usd_per_day: float | None = Field(
+        default=None,
+        gt=0,
+        description="Once today's cloud cost (at dashboard.prices) reaches this, auto goes local "
+        "until midnight, local time",
+    )
+
+
 class ProxySettings(BaseModel):
     """The `proxy:` section of brainrouter.yaml."""
 
@@ -179,6 +190,12 @@ class ProxySettings(BaseModel):
         "local, refuse it (400), or send as is",
     )
     events_max: int = Field(default=5000, ge=10, description="Routing events kept")
+    strategy: Literal["balanced", "cost", "quality", "latency"] = Field(
+        default="balanced",
+        description="How auto weighs the router: as is, local unless sure, cloud unless sure, "
+        "or the upstream with the lower recent time to first byte",
+    )
+    budget: BudgetSettings = Field(default_factory=lambda: BudgetSettings())
 
     @model_validator(mode="after")
     def _cloud_key_env(self) -> ProxySettings:

@@ -20,6 +20,7 @@ import httpx
 from proxy.breaker import CircuitBreaker
 from proxy.formats import FORMATS
 from proxy.settings import Protocol, ProxySettings, TimeoutSettings, UpstreamSettings
+from proxy.strategy import Ewma
 
 _MODELS_TTL_S = 60.0
 FailureKind = Literal[
@@ -87,6 +88,7 @@ class Upstream:
         self.breaker = breaker
         self.slots = asyncio.Semaphore(max_connections)
         self.last_latency_ms: float | None = None
+        self.first_byte = Ewma()  # recent time to first byte (strategy: latency)
         self._models: tuple[float, list[str]] | None = None
 
     @classmethod
@@ -184,7 +186,13 @@ class Upstream:
             raise UpstreamFailure("connect", f"{self.name}: {exc!r}") from None
         first_byte_ms = (time.perf_counter() - started) * 1000
         self.last_latency_ms = first_byte_ms
+        self.first_byte.add(first_byte_ms)
         return Opened(response, first, chunks, first_byte_ms)
+
+    @property
+    def able(self) -> bool:
+        """Configured, and its breaker lets requests through."""
+        return self.configured and self.breaker.state != "open"
 
     def health(self) -> dict[str, object]:
         """up, degraded (failing but closed, or probing), breaker_open or not_configured."""

@@ -98,3 +98,41 @@ def test_each_cloud_model_has_its_own_price_and_unpriced_ones_are_named() -> Non
     assert priced(rows, {}, "big-model")["cloud_cost_avoided"] == 0.0  # nothing local
     local = [{**row, "upstream": "local", "model": "small", "input_tokens": 5, "output_tokens": 5}]
     assert priced(local, {}, "big-model")["cloud_cost_avoided"] is None  # no cloud price
+
+
+def test_a_spent_daily_budget_shows_on_the_dashboard_and_in_the_event(
+    tmp_path: Path, cloud: FakeLLM, local: FakeLLM
+) -> None:
+    env = {
+        "BRAINROUTER_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}",
+        "BRAINROUTER_PROXY__MODEL__ENABLED": "false",
+        "BRAINROUTER_PROXY__CLOUD__BASE_URL": cloud.base_url,
+        "BRAINROUTER_PROXY__CLOUD__MODEL": "big-model",
+        "BRAINROUTER_PROXY__LOCAL__BASE_URL": local.base_url,
+        "BRAINROUTER_PROXY__LOCAL__MODEL": "small-model",
+        "BRAINROUTER_PROXY__CLASSIFIER__THRESHOLD": "0.0",  # auto would send everything cloud
+        "BRAINROUTER_PROXY__BUDGET__CLOUD_USD_PER_DAY": "0.00001",
+        "BRAINROUTER_DASHBOARD__PRICES": json.dumps(PRICES),
+    }
+    d = Daemon(env, tmp_path / "d.log").start()
+    try:
+        _ask(d, "auto", "first")
+        _ask(d, "auto", "second")
+        first, second = reversed(
+            httpx.get(f"{d.url}/api/routing-events", params={"limit": 2}).json()["events"]
+        )
+        assert first["upstream"] == "cloud"
+        assert second["upstream"] == "local" and "daily cloud budget" in second["reason"]
+        budget = httpx.get(f"{d.url}/api/dashboard").json()["budget"]
+        assert budget["over"] is True and budget["limit_usd"] == 0.00001
+    finally:
+        d.stop()
+    again = Daemon(env, tmp_path / "e.log").start()  # today's spend is read back from the ledger
+    try:
+        _ask(again, "auto", "third")
+        event = httpx.get(f"{again.url}/api/routing-events", params={"limit": 1}).json()["events"][
+            0
+        ]
+        assert event["upstream"] == "local"
+    finally:
+        again.stop()
