@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from mcp_server.config import ConfigError, Settings, load_settings
+from mcp_server.config import LOG_LEVELS, ConfigError, Settings, load_settings
 
 app = typer.Typer(
     name="brainrouter",
@@ -86,9 +86,22 @@ def mcp_backend(
 
 
 @app.command()
-def serve(config: ConfigOption = None) -> None:
+def serve(
+    config: ConfigOption = None,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            "--log-level", help="debug, info, warning, error or critical (instead of log_level)"
+        ),
+    ] = None,
+) -> None:
     """Run the daemon: MCP over HTTP at /mcp, review pages at /review/, on 127.0.0.1:9099."""
     settings = _settings(config)
+    if log_level is not None:
+        if log_level.lower() not in LOG_LEVELS:
+            typer.echo(f"brainrouter: --log-level must be one of {', '.join(LOG_LEVELS)}", err=True)
+            raise typer.Exit(2)
+        settings = settings.model_copy(update={"log_level": log_level.lower()})
     logging.basicConfig(stream=sys.stderr, level=settings.log_level.upper())
     from mcp_server.admin import TokenError
     from mcp_server.daemon import RemoteBindRefused

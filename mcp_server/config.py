@@ -135,6 +135,9 @@ class OpsSettings(BaseModel):
         return value
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", validate_default=True
@@ -152,8 +155,8 @@ class Settings(BaseSettings):
     @classmethod
     def _level(cls, value: str) -> str:
         value = value.lower()
-        if value not in {"debug", "info", "warning", "error", "critical"}:
-            raise ValueError("must be one of debug, info, warning, error, critical")
+        if value not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return value
 
     @field_validator("database_url")

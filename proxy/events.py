@@ -142,18 +142,6 @@ def project_dir_of(system_text: str) -> str | None:
     return None
 
 
-def harness_of(user_agent: str, headers: dict[str, str]) -> str:
-    ua = user_agent.lower()
-    if headers.get("x-app") == "cli" or "claude-cli" in ua or "claude-code" in ua:
-        return "claude-code"
-    for name in ("codex", "opencode", "droid", "vibe", "gemini", "omp", "pi"):
-        if name in ua:
-            return name
-    if "openai/python" in ua or "anthropic/python" in ua:
-        return "sdk"
-    return ua.split("/")[0][:32] or "unknown"
-
-
 class EventRecorder:
     def __init__(self, engine: Engine, max_events: int, flush_interval_s: float = 0.1) -> None:
         self.engine = engine

@@ -23,8 +23,9 @@ from proxy.answer import Answer
 from proxy.classifier import build_classifier
 from proxy.errors import error_response
 from proxy.escalations import Escalations
-from proxy.events import EventRecorder, harness_of, project_dir_of
+from proxy.events import EventRecorder, project_dir_of
 from proxy.formats import FORMATS
+from proxy.harnesses import harness_of
 from proxy.internal import Asked, Internal, read_answer
 from proxy.lease import Lease, LeasedStream
 from proxy.model_server import ModelServer

@@ -333,6 +333,25 @@ def test_serve_refuses_a_bad_config(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "server.port" in proc.stderr
+    loud = subprocess.run(
+        [BRAINROUTER, "serve", "--log-level", "shouty"], capture_output=True, text=True, timeout=30
+    )
+    assert loud.returncode == 2 and "--log-level must be one of debug" in loud.stderr
+
+
+def test_serve_log_level_flag(tmp_path: Path, fake_llm: FakeLLM) -> None:
+    d = Daemon(_env(tmp_path, fake_llm), tmp_path / "debug.log")
+    d.env["BRAINROUTER_LOG_LEVEL"] = "warning"
+    proc = subprocess.Popen(
+        [BRAINROUTER, "serve", "--log-level", "DEBUG"],
+        env=d.env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(d.log_path, "wb"),  # noqa: SIM115 - closed with the process
+    )
+    d.proc = proc
+    wait_healthy(d.url, proc=proc)
+    d.stop()
+    assert "DEBUG" in d.log()  # the flag wins over the config's warning
 
 
 def test_review_config_is_validated_and_survives_a_restart(

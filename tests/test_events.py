@@ -1,6 +1,7 @@
 from pathlib import Path
 
-from proxy.events import MIGRATIONS, MIGRATIONS_TABLE, EventRecorder, harness_of, project_dir_of
+from proxy.events import MIGRATIONS, MIGRATIONS_TABLE, EventRecorder, project_dir_of
+from proxy.harnesses import harness_of
 from review.migrations import migrate
 from review.store import Store
 from tests.proxy_fixtures import anthropic_client, routing_events
@@ -16,6 +17,10 @@ def test_project_dir_and_harness_detection() -> None:
     assert harness_of("claude-cli/2.1.3 (external, cli)", {}) == "claude-code"
     assert harness_of("codex_cli_rs/0.160.0", {}) == "codex"
     assert harness_of("", {"x-app": "cli"}) == "claude-code"
+    # vibe and pi name only their HTTP library; `brainrouter install` has them say who they are
+    assert harness_of("python-httpx/0.28.1", {"x-brainrouter-harness": "vibe"}) == "vibe"
+    assert harness_of("OpenAI/JS 6.2.0", {"x-brainrouter-harness": "PI"}) == "pi"
+    assert harness_of("python-httpx/0.28.1", {"x-brainrouter-harness": "x" * 500}) == "python-httpx"
 
 
 async def test_events_are_written_in_batches_and_pruned(tmp_path: Path) -> None:

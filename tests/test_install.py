@@ -117,16 +117,19 @@ def test_what_each_harness_gets() -> None:
     assert (
         vibe["providers"][0]["name"] == "brainrouter" and vibe["mcp_servers"][0]["command"] == EXE
     )
+    # what vibe 3's own schema (vibe/core/config/models.py) requires or defaults too low
+    assert vibe["mcp_servers"][0]["transport"] == "stdio"
+    assert vibe["mcp_servers"][0]["tool_timeout_sec"] == ctx.tool_timeout_s > 600
+    assert vibe["active_model"] == vibe["models"][0]["alias"]  # not Mistral's API by default
+    assert vibe["providers"][0]["extra_headers"] == {"x-brainrouter-harness": "vibe"}
     assert (
         json.loads((home / ".gemini" / "settings.json").read_text())["mcpServers"]["brainrouter"][
             "timeout"
         ]
         == 660_000
     )
-    assert (
-        "brainrouter"
-        in json.loads((home / ".pi" / "agent" / "models.json").read_text())["providers"]
-    )
+    pi = json.loads((home / ".pi" / "agent" / "models.json").read_text())["providers"]
+    assert pi["brainrouter"]["headers"] == {"x-brainrouter-harness": "pi"}
 
 
 @pytest.mark.parametrize("harness", HARNESSES)
@@ -182,8 +185,12 @@ def test_uninstall_after_user_edits_removes_only_our_entries() -> None:
 def test_uninstall_removes_files_install_created() -> None:
     ctx = _ctx()
     install("gemini", ctx, yes=True, dry_run=False, **_quiet())
-    uninstall("gemini", ctx, yes=True, dry_run=False, **_quiet())
-    assert not (ctx.home / ".gemini" / "settings.json").exists()
+    said: list[str] = []
+    uninstall("gemini", ctx, yes=True, dry_run=False, echo=said.append, confirm=lambda _m: True)
+    settings = ctx.home / ".gemini" / "settings.json"
+    assert not settings.exists()
+    assert any(m.startswith(f"removed {settings}") for m in said)
+    assert not any(m.startswith("wrote") for m in said)
 
 
 def test_claude_shell_rc_and_project_scope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

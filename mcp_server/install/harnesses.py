@@ -16,6 +16,7 @@ from typing import Any
 import tomlkit
 
 from mcp_server.install.files import ConfigFileError, Document, Format
+from proxy.harnesses import HARNESS_HEADER
 
 NAME = "brainrouter"
 MARK = "# added by brainrouter"
@@ -258,18 +259,34 @@ def vibe(ctx: Context) -> list[Edit]:
         "api_base": f"{ctx.proxy_url}/v1",
         "api_style": "openai",
         "backend": "generic",
+        # vibe's client names itself python-httpx: the routing events would not know it
+        "extra_headers": {HARNESS_HEADER: "vibe"},
     }
-    model = {"name": "brainrouter-auto", "provider": NAME, "alias": "auto"}
-    server = {"name": NAME, "command": ctx.executable, "args": ["mcp"]}
+    model = {"name": "brainrouter-auto", "provider": NAME, "alias": "brainrouter-auto"}
+    # vibe refuses a server entry without its transport ("Invalid request parameters" on
+    # every run), and its 60 s default tool timeout is shorter than a review round.
+    server = {
+        "name": NAME,
+        "transport": "stdio",
+        "command": ctx.executable,
+        "args": ["mcp"],
+        "tool_timeout_sec": ctx.tool_timeout_s,
+    }
 
     def add(doc: Document) -> Document:
         _list_entry(doc, "providers", provider, "name", "toml")
         _list_entry(doc, "models", model, "name", "toml")
+        if "active_model" not in doc:
+            # With no model chosen, vibe runs on Mistral's API and asks for its key; a
+            # model the user chose stays chosen.
+            doc["active_model"] = model["alias"]
         return _list_entry(doc, "mcp_servers", server, "name", "toml")
 
     def remove(doc: Document) -> Document:
         _drop_list_entry(doc, "providers", "name", NAME)
         _drop_list_entry(doc, "models", "name", "brainrouter-auto")
+        if doc.get("active_model") == model["alias"]:
+            del doc["active_model"]
         return _drop_list_entry(doc, "mcp_servers", "name", NAME)
 
     return [Edit(path, "toml", add, remove)]
@@ -282,6 +299,8 @@ def pi(ctx: Context) -> list[Edit]:
         "baseUrl": f"{ctx.proxy_url}/v1",
         "api": "openai-completions",
         "apiKey": "not-used",
+        # pi's client names itself after OpenAI's SDK: the routing events would not know it
+        "headers": {HARNESS_HEADER: "pi"},
         "models": [{"id": m, "name": f"Brainrouter ({m})"} for m in ("auto", "local", "cloud")],
     }
     return [_edit(path, "json", [(["providers", NAME], provider)])]

@@ -181,7 +181,8 @@ def _write(
         report.changed.append(str(change.path))
         if backup:
             report.backups.append(str(backup))
-        echo(f"wrote {change.path}" + (f" (backup: {backup})" if backup else ""))
+        done = "removed" if change.after is None else "wrote"
+        echo(f"{done} {change.path}" + (f" (backup: {backup})" if backup else ""))
     return report
 
 
