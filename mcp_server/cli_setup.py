@@ -3,6 +3,7 @@ main `brainrouter` app by cli.py; heavy imports happen inside the commands."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -71,10 +72,27 @@ def _perform(
     ctx = _context(config, scope, shell_rc)
     perform = run.install if action == "install" else run.uninstall
     try:
-        perform(harness, ctx, yes=yes, dry_run=dry_run, echo=typer.echo, confirm=typer.confirm)
+        report = perform(
+            harness, ctx, yes=yes, dry_run=dry_run, echo=typer.echo, confirm=typer.confirm
+        )
     except ConfigFileError as exc:
         typer.echo(f"brainrouter: {exc}", err=True)
         raise typer.Exit(1) from None
+    if action == "install" and not dry_run and not report.cancelled and not _unit_path().exists():
+        _offer_service(yes, config)
+
+
+def _offer_service(yes: bool, config: Path | None) -> None:
+    """The harness now asks the daemon for its model: `brainrouter mcp` starts it when the
+    harness starts, and a service keeps it up from login on."""
+    question = "Also run the daemon as a systemd user service, so it is up from login on?"
+    if yes or not sys.stdin.isatty():
+        typer.echo(
+            "The daemon starts when the harness starts brainrouter's MCP server; to have it up "
+            "from login on: brainrouter service install"
+        )
+    elif typer.confirm(question, default=False):
+        service("install", start=True, config=config)
 
 
 @app.command()
@@ -123,6 +141,12 @@ WantedBy=default.target
 """
 
 
+def _unit_path() -> Path:
+    home = Path(os.environ.get("HOME") or Path.home())
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    return config_home / "systemd" / "user" / "brainrouter.service"
+
+
 @app.command()
 def service(
     action: Annotated[str, typer.Argument(help="install, uninstall or status")],
@@ -132,17 +156,9 @@ def service(
     config: ConfigOption = None,
 ) -> None:
     """A systemd user unit for the daemon."""
-    import os
-
     from mcp_server.install.files import atomic_write
 
-    home = Path(os.environ.get("HOME") or Path.home())
-    unit = (
-        Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
-        / "systemd"
-        / "user"
-        / "brainrouter.service"
-    )
+    unit = _unit_path()
     systemctl = shutil.which("systemctl")
 
     def run(*args: str) -> None:

@@ -101,6 +101,7 @@ def test_what_each_harness_gets() -> None:
     )  # not every tool: resolve_session stays gated
     opencode = json.loads((ctx.config_home / "opencode" / "opencode.json").read_text())
     assert opencode["provider"]["brainrouter"]["npm"] == "@ai-sdk/openai-compatible"
+    assert opencode["model"] == "brainrouter/auto"  # the same default as every harness
     assert opencode["mcp"]["brainrouter"] == {
         "type": "local",
         "command": [EXE, "mcp"],
@@ -343,3 +344,28 @@ def test_no_harness_pre_approves_resolve_session(harness: str) -> None:
             # No per-tool approval of resolve_session, and no server-wide "approve everything".
             for word in ("resolve_session", '"trust"', "autoApprove", "alwaysAllow", "yolo"):
                 assert word not in text, (path, word)
+
+
+def test_install_offers_the_service(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}  # no systemctl calls
+    told = subprocess.run(
+        [BRAINROUTER, "install", "gemini", "--yes"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert told.returncode == 0 and "brainrouter service install" in told.stdout
+    unit = Path(env["XDG_CONFIG_HOME"]) / "systemd" / "user" / "brainrouter.service"
+    assert not unit.exists()  # --yes says yes to the files, not to a service
+
+
+def test_saying_yes_to_the_offer_writes_the_unit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mcp_server import cli_setup
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no systemctl calls
+    monkeypatch.setattr(cli_setup.sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr(cli_setup.typer, "confirm", lambda *_a, **_k: True)
+    cli_setup._offer_service(False, None)
+    unit = Path(os.environ["XDG_CONFIG_HOME"]) / "systemd" / "user" / "brainrouter.service"
+    assert " serve" in unit.read_text()

@@ -205,7 +205,22 @@ def opencode(ctx: Context) -> list[Edit]:
         "models": {m: {"name": f"Brainrouter ({m})"} for m in ("auto", "local", "cloud")},
     }
     server = {"type": "local", "command": [ctx.executable, "mcp"], "enabled": True}
-    return [_edit(path, "jsonc", [(["provider", NAME], provider), (["mcp", NAME], server)])]
+    edit = _edit(path, "jsonc", [(["provider", NAME], provider), (["mcp", NAME], server)])
+    default = f"{NAME}/auto"  # what every harness gets: auto, as Codex and Claude Code do
+
+    def add(doc: Document) -> Document:
+        doc = edit.add(doc)
+        if "model" not in doc:
+            # With no model chosen, opencode picked the first of ours it listed (local).
+            doc["model"] = default
+        return doc
+
+    def remove(doc: Document) -> Document:
+        if doc.get("model") == default:
+            del doc["model"]
+        return edit.remove(doc)
+
+    return [Edit(path, "jsonc", add, remove)]
 
 
 def gemini(ctx: Context) -> list[Edit]:
