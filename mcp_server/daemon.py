@@ -8,6 +8,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -15,6 +16,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 
 from mcp_server import peer, startup
@@ -151,6 +153,8 @@ def build_app(settings: Settings) -> FastAPI:
     async def health() -> dict[str, Any]:
         return {"status": "ok", "service": "brainrouter", "pid": os.getpid()}
 
+    # The dashboard's chart library (uPlot, MIT), shipped with the package: no CDN.
+    app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
     app.mount("/", mcp_app)  # last: it serves /mcp and nothing else
     return app
 

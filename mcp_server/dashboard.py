@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import shlex
+from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from mcp_server.admin import presented_token, valid
 from mcp_server.config import Settings
 from mcp_server.costs import DailyBudget, priced
 from mcp_server.feed import table
+from mcp_server.timeseries import WINDOWS, buckets
 from mcp_server.wiring import ProxyRuntime, ReviewRuntime
 from proxy.ledger import periods as ledger_periods
 
@@ -141,6 +143,14 @@ def dashboard_router(
             "review_config": {"mode": mode[0], "local_model": mode[1]},
             "local_models": models,
         }
+
+    @router.get("/api/timeseries")
+    async def timeseries(window: str = "hour") -> dict[str, Any]:
+        if window not in WINDOWS:
+            raise HTTPException(422, f"window must be one of {', '.join(WINDOWS)}")
+        span, _step = WINDOWS[window]
+        events = await proxy.events.since(datetime.now(UTC) - span)
+        return buckets(events, window, settings.dashboard.prices)
 
     @router.get("/api/versions")
     async def versions() -> dict[str, Any]:

@@ -282,6 +282,28 @@ class EventRecorder:
             )
         return [_jsonable({str(k): v for k, v in r.items()}) for r in rows]
 
+    async def since(self, cutoff: datetime) -> list[dict[str, Any]]:
+        """The events kept from `cutoff` on (what the dashboard's charts bucket)."""
+        await self.flush()
+        c = routing_events.c
+        columns = (
+            c.created_at,
+            c.upstream,
+            c.model,
+            c.first_byte_ms,
+            c.input_tokens,
+            c.output_tokens,
+            c.cache_read_tokens,
+            c.cache_write_tokens,
+        )
+
+        def read() -> list[dict[str, Any]]:
+            with self.engine.connect() as conn:
+                query = sa.select(*columns).where(c.created_at >= cutoff)
+                return [dict(row) for row in conn.execute(query).mappings()]
+
+        return await asyncio.to_thread(read)
+
     async def stats(self) -> dict[str, Any]:
         await self.flush()
         return await asyncio.to_thread(self._stats)

@@ -68,8 +68,13 @@ def test_dashboard_data(daemon: Daemon) -> None:
     assert totals["cloud_cost_avoided"] == pytest.approx((22 * 3 + 14 * 15) / 1e6)
     assert data["health"]["cloud"]["status"] == "up"
     assert data["local_models"] == ["fake-local-1", "fake-local-2"]
+    series = httpx.get(f"{daemon.url}/api/timeseries", params={"window": "hour"}).json()
+    assert sum(series["requests"]["local"]) == 2 and sum(series["requests"]["cloud"]) == 1
+    assert httpx.get(f"{daemon.url}/api/timeseries", params={"window": "year"}).status_code == 422
     page = httpx.get(f"{daemon.url}/").text
     assert "Newest request" in page and "Restart fake-service" in page
+    library = httpx.get(f"{daemon.url}/static/uplot/uPlot.iife.min.js")
+    assert library.status_code == 200 and "uPlot" in library.text  # shipped, no CDN
     assert httpx.get(f"{daemon.url}/api/versions").json()["brainrouter"]
 
 

@@ -52,6 +52,12 @@ def test_the_dashboard_with_real_traffic(
         )
         expect(page.locator("#t-requests")).to_have_text("4")
         expect(page.locator("#health-cloud")).to_contain_text("up")
+        charts = page.locator("#charts")
+        expect(charts).to_have_attribute("data-drawn", "hour")
+        expect(charts.locator("canvas")).to_have_count(4)
+        expect(page.locator("#chart-requests")).to_contain_text("cloud")  # its legend
+        page.locator("#chart-window").select_option("day")
+        expect(charts).to_have_attribute("data-drawn", "day")
         ledger = page.locator("#ledger tbody tr")
         expect(ledger).to_have_count(3)
         expect(ledger.nth(1)).to_contain_text("This week")
