@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from gpu import vram_mb  # bench/gpu.py: run as a script, bench/ is on the path
 
 _CHILD = r"""
 import asyncio, json, statistics, sys, time
@@ -75,20 +76,8 @@ print(json.dumps({"way": way, "rss_before_mb": before, "rss_after_mb": after, "p
 """
 
 
-def _vram_mb() -> float | None:
-    if not shutil.which("nvidia-smi"):
-        return None
-    out = subprocess.run(
-        ["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
-    return float(out[0]) if out else None
-
-
 def run_way(way: str, model: str, n_ctx: int, gpu_layers: int) -> dict[str, float]:
-    vram_before = _vram_mb()
+    vram_before = vram_mb()
     proc = subprocess.Popen(
         [sys.executable, "-c", _CHILD, way, model, str(n_ctx), str(gpu_layers)],
         stdout=subprocess.PIPE,

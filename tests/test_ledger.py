@@ -22,6 +22,19 @@ PRICES = {
 }
 
 
+def _env(tmp_path: Path, cloud: FakeLLM, local: FakeLLM, **extra: str) -> dict[str, str]:
+    return {
+        "BRAINROUTER_DATABASE_URL": f"sqlite:///{tmp_path / 'l.db'}",
+        "BRAINROUTER_PROXY__MODEL__ENABLED": "false",
+        "BRAINROUTER_PROXY__CLOUD__BASE_URL": cloud.base_url,
+        "BRAINROUTER_PROXY__CLOUD__MODEL": "big-model",
+        "BRAINROUTER_PROXY__LOCAL__BASE_URL": local.base_url,
+        "BRAINROUTER_PROXY__LOCAL__MODEL": "small-model",
+        "BRAINROUTER_DASHBOARD__PRICES": json.dumps(PRICES),
+        **extra,
+    }
+
+
 def _ask(d: Daemon, model: str, text: str) -> None:
     client = openai.OpenAI(base_url=f"{d.url}/v1", api_key="x", max_retries=0)
     client.chat.completions.create(model=model, messages=[{"role": "user", "content": text}])
@@ -30,16 +43,7 @@ def _ask(d: Daemon, model: str, text: str) -> None:
 def test_cached_tokens_are_priced_apart_and_the_ledger_outlives_events(
     tmp_path: Path, cloud: FakeLLM, local: FakeLLM
 ) -> None:
-    env = {
-        "BRAINROUTER_DATABASE_URL": f"sqlite:///{tmp_path / 'l.db'}",
-        "BRAINROUTER_PROXY__MODEL__ENABLED": "false",
-        "BRAINROUTER_PROXY__CLOUD__BASE_URL": cloud.base_url,
-        "BRAINROUTER_PROXY__CLOUD__MODEL": "big-model",
-        "BRAINROUTER_PROXY__LOCAL__BASE_URL": local.base_url,
-        "BRAINROUTER_PROXY__LOCAL__MODEL": "small-model",
-        "BRAINROUTER_PROXY__EVENTS_MAX": "10",
-        "BRAINROUTER_DASHBOARD__PRICES": json.dumps(PRICES),
-    }
+    env = _env(tmp_path, cloud, local, BRAINROUTER_PROXY__EVENTS_MAX="10")
     # a Claude Code turn that mostly hits the prompt cache: 1,011 input tokens, 1,000 cached
     cloud.default = Reply(
         "ok", usage={"prompt_tokens": 1011, "prompt_tokens_details": {"cached_tokens": 1000}}
@@ -103,17 +107,13 @@ def test_each_cloud_model_has_its_own_price_and_unpriced_ones_are_named() -> Non
 def test_a_spent_daily_budget_shows_on_the_dashboard_and_in_the_event(
     tmp_path: Path, cloud: FakeLLM, local: FakeLLM
 ) -> None:
-    env = {
-        "BRAINROUTER_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}",
-        "BRAINROUTER_PROXY__MODEL__ENABLED": "false",
-        "BRAINROUTER_PROXY__CLOUD__BASE_URL": cloud.base_url,
-        "BRAINROUTER_PROXY__CLOUD__MODEL": "big-model",
-        "BRAINROUTER_PROXY__LOCAL__BASE_URL": local.base_url,
-        "BRAINROUTER_PROXY__LOCAL__MODEL": "small-model",
-        "BRAINROUTER_PROXY__CLASSIFIER__THRESHOLD": "0.0",  # auto would send everything cloud
-        "BRAINROUTER_PROXY__BUDGET__CLOUD_USD_PER_DAY": "0.00001",
-        "BRAINROUTER_DASHBOARD__PRICES": json.dumps(PRICES),
-    }
+    env = _env(
+        tmp_path,
+        cloud,
+        local,
+        BRAINROUTER_PROXY__CLASSIFIER__THRESHOLD="0.0",  # auto would send everything cloud
+        BRAINROUTER_PROXY__BUDGET__CLOUD_USD_PER_DAY="0.00001",
+    )
     d = Daemon(env, tmp_path / "d.log").start()
     try:
         _ask(d, "auto", "first")
