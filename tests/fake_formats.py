@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from typing import TYPE_CHECKING, Any
@@ -10,16 +11,20 @@ if TYPE_CHECKING:
     from tests.fake_llm import Reply
 
 Events = list[tuple[str | None, dict[str, Any] | str]]
+# Tool call ids unique across replies, as a real model's are: Claude Code keeps its transcript by
+# them, and two turns calling tools under one id make it lose a result.
+_SERIAL = itertools.count(1)
 
 
 def chat_completion(reply: Reply, model: str) -> dict[str, Any]:
+    serial = next(_SERIAL)
     message: dict[str, Any] = {"role": "assistant", "content": reply.content}
     if reply.reasoning:
         message["reasoning_content"] = reply.reasoning
     if reply.tool_calls:
         message["tool_calls"] = [
             {
-                "id": f"call_{i}",
+                "id": f"call_{serial}_{i}",
                 "type": "function",
                 "function": {"name": n, "arguments": json.dumps(a)},
             }
@@ -47,6 +52,8 @@ def chat_completion(reply: Reply, model: str) -> dict[str, Any]:
 
 
 def chat_events(reply: Reply, model: str) -> Events:
+    serial = next(_SERIAL)
+
     def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         return {
             "id": "chatcmpl-fake",
@@ -71,7 +78,7 @@ def chat_events(reply: Reply, model: str) -> Events:
                         "tool_calls": [
                             {
                                 "index": i,
-                                "id": f"call_{i}",
+                                "id": f"call_{serial}_{i}",
                                 "type": "function",
                                 "function": {"name": name, "arguments": ""},
                             }
@@ -109,11 +116,14 @@ def chat_events(reply: Reply, model: str) -> Events:
 
 
 def anthropic_message(reply: Reply, model: str) -> dict[str, Any]:
+    serial = next(_SERIAL)
     content: list[dict[str, Any]] = []
     if reply.content:
         content.append({"type": "text", "text": reply.content})
     for i, (name, args) in enumerate(reply.tool_calls):
-        content.append({"type": "tool_use", "id": f"toolu_{i}", "name": name, "input": args})
+        content.append(
+            {"type": "tool_use", "id": f"toolu_{serial}_{i}", "name": name, "input": args}
+        )
     return {
         "id": "msg_fake",
         "type": "message",
@@ -127,6 +137,7 @@ def anthropic_message(reply: Reply, model: str) -> dict[str, Any]:
 
 
 def anthropic_events(reply: Reply, model: str) -> Events:
+    serial = next(_SERIAL)
     message = {
         **anthropic_message(reply, model),
         "content": [],
@@ -168,7 +179,7 @@ def anthropic_events(reply: Reply, model: str) -> Events:
                     "index": index,
                     "content_block": {
                         "type": "tool_use",
-                        "id": f"toolu_{i}",
+                        "id": f"toolu_{serial}_{i}",
                         "name": name,
                         "input": {},
                     },
@@ -205,6 +216,7 @@ def anthropic_events(reply: Reply, model: str) -> Events:
 
 
 def responses_output(reply: Reply) -> list[dict[str, Any]]:
+    serial = next(_SERIAL)
     output: list[dict[str, Any]] = []
     if reply.content:
         output.append(
@@ -220,8 +232,8 @@ def responses_output(reply: Reply) -> list[dict[str, Any]]:
         output.append(
             {
                 "type": "function_call",
-                "id": f"fc_{i}",
-                "call_id": f"call_{i}",
+                "id": f"fc_{serial}_{i}",
+                "call_id": f"call_{serial}_{i}",
                 "name": name,
                 "arguments": json.dumps(args),
                 "status": "completed",

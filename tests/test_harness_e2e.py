@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -91,12 +92,22 @@ def test_claude_code_through_the_proxy(
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
     }
     subprocess.run([BRAINROUTER, "install", "claude", "--yes"], env=env, check=True, timeout=60)
+    # A second MCP server, slow to connect: the first turn is offered WaitForMcpServers, so
+    # the task takes two tool round trips (Claude Code keeps its transcript by tool ids).
+    settings = Path(env["HOME"]) / ".claude.json"
+    config = json.loads(settings.read_text())
+    slow = Path(__file__).with_name("slow_mcp.py")
+    config["mcpServers"]["slow"] = {"type": "stdio", "command": sys.executable, "args": [str(slow)]}
+    settings.write_text(json.dumps(config))
+
+    waited = []
 
     def model(body: dict[str, Any]) -> Reply:
-        """Waits for MCP servers still connecting (Claude Code's own tool), reads the file (a
-        tool round trip), then answers."""
+        """Waits for MCP servers once (Claude Code's own tool: two tool round trips in one
+        turn, as when brainrouter's server is still connecting), reads the file, answers."""
         tools, seen = _tool_names(body), json.dumps(body.get("messages"))
-        if "mcp__brainrouter__request_review" not in tools and "WaitForMcpServers" in tools:
+        if not waited and "WaitForMcpServers" in tools:
+            waited.append(True)
             return Reply(tool_calls=[("WaitForMcpServers", {})])
         if "return a + b" not in seen:
             return Reply(tool_calls=[("Read", {"file_path": str(root / "calc.py")})])
