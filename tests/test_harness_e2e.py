@@ -100,7 +100,7 @@ def test_claude_code_through_the_proxy(
     config["mcpServers"]["slow"] = {"type": "stdio", "command": sys.executable, "args": [str(slow)]}
     settings.write_text(json.dumps(config))
 
-    waited = []
+    waited: list[bool] = []
 
     def model(body: dict[str, Any]) -> Reply:
         """Waits for MCP servers once (Claude Code's own tool: two tool round trips in one
