@@ -137,6 +137,11 @@ class ProxyRuntime:
                 }
             )
             proxy = proxy.model_copy(update={"local": local})
+            if "background" not in proxy.scenarios.model_fields_set:
+                # Background requests (titles, summaries) go local by default, but not to the
+                # embedded 270M model: its titles would be nonsense. Say so to have it anyway.
+                quiet = proxy.scenarios.model_copy(update={"background": None})
+                proxy = proxy.model_copy(update={"scenarios": quiet})
         timeouts = proxy.timeouts
         # Two upstreams share the pool; each is admitted up to proxy.max_connections (lease.py).
         connections = proxy.max_connections * 2

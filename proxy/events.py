@@ -57,6 +57,7 @@ routing_events = sa.Table(
     sa.Column("privacy", sa.Text),  # what the privacy guard did, and why (never the secret)
     sa.Column("cache_read_tokens", sa.Integer),  # of input_tokens, read from a prompt cache
     sa.Column("cache_write_tokens", sa.Integer),  # of input_tokens, written to one
+    sa.Column("scenario", sa.String(16)),  # what kind of request it was (proxy/scenarios.py)
 )
 
 _COLUMNS = tuple(c.name for c in routing_events.columns)
@@ -118,11 +119,16 @@ def _m002_privacy(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE routing_events ADD COLUMN privacy TEXT"))
 
 
+def _m004_scenario(conn: Connection) -> None:
+    conn.execute(text("ALTER TABLE routing_events ADD COLUMN scenario VARCHAR(16)"))
+
+
 # Applied by the daemon with review's migration runner, under proxy_schema_migrations.
 MIGRATIONS = [
     (1, "routing events", _m001_routing_events),
     (2, "what the privacy guard did", _m002_privacy),
     (3, "cache tokens, and the usage ledger", ledger.m003_usage_ledger),
+    (4, "the scenario of each request", _m004_scenario),
 ]
 MIGRATIONS_TABLE = "proxy_schema_migrations"
 

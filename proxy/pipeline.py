@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 import prompts
 from proxy import payload as upstream_payload
+from proxy import scenarios
 from proxy.answer import Answer
 from proxy.classifier import build_classifier
 from proxy.errors import error_response
@@ -192,12 +193,18 @@ class ProxyService:
             prompt_excerpt=self._excerpt(features.latest_user_text),
             project_dir=project_dir,
         )
+        # the review's own requests are no harness's scenario
+        scenario = (
+            scenarios.detect(body, chat_view, self.settings.scenarios) if not internal else None
+        )
+        trace.set(scenario=scenario[0] if scenario else None)
         try:
             decision = await self.router.decide(
                 str(body.get("model") or ""),
                 features,
                 # the review's own requests are not the agent's work
                 project_dir if internal is None else None,
+                scenario,
             )
         except RoutingError as exc:
             return self._fail(trace, protocol, exc.status, str(exc))

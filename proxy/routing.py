@@ -166,11 +166,49 @@ class Router:
         upstream = self.settings.cloud if route == "cloud" else self.settings.local
         return upstream.base_url is not None
 
+    def _configured_name(self, model: str) -> bool:
+        """A model name the user routed on purpose in config."""
+        cloud, local = self.settings.cloud, self.settings.local
+        named = {cloud.model, local.model, local.fallback_model, *cloud.models, *local.models}
+        return model in named
+
+    async def _by_scenario(
+        self, scenario: tuple[str, str] | None, mode: str | None, requested: str
+    ) -> tuple[Route, str, str] | None:
+        """(route, model, why) where config routes this kind of request; None to decide as
+        usual. Only `auto` and model names not routed in config: `local`, `cloud` and
+        configured names were asked for."""
+        if scenario is None or scenario[0] == "main":
+            return None
+        if mode not in ("auto", None) or (mode is None and self._configured_name(requested)):
+            return None
+        target = getattr(self.settings.scenarios, scenario[0], None)
+        if not target:
+            return None
+        if target in ("local", "cloud"):
+            route: Route = "local" if target == "local" else "cloud"
+            if not self._available(route):
+                return None
+            model = self._model_for(route)
+        else:
+            route, model = await self._where_model_lives(target), target
+        return route, model, f"scenario {scenario[0]} ({scenario[1]}) → {target}"
+
     async def decide(
-        self, requested: str, features: Features, project_dir: str | None = None
+        self,
+        requested: str,
+        features: Features,
+        project_dir: str | None = None,
+        scenario: tuple[str, str] | None = None,
     ) -> Decision:
         started = time.perf_counter()
         mode = parse_mode(requested)
+        routed = await self._by_scenario(scenario, mode, requested)
+        if routed is not None:
+            route, model, because = routed
+            return Decision(
+                mode or "model", route, model, because, None, (time.perf_counter() - started) * 1000
+            )
         if mode is None:
             route = await self._where_model_lives(requested)
             return Decision(

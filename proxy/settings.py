@@ -147,6 +147,25 @@ class ModelSettings(BaseModel):
         return value.expanduser() if value is not None else None
 
 
+class ScenarioSettings(BaseModel):
+    """Where each kind of request goes (proxy/scenarios.py): local, cloud, a model name, or
+    unset (the request's own model decides, `auto` included)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    background: str | None = Field(
+        default="local", description="A harness's own small requests (titles, summaries)"
+    )
+    images: str | None = None
+    long_context: str | None = None
+    thinking: str | None = None
+    background_models: list[str] = Field(
+        default_factory=lambda: ["*haiku*"],
+        description="Model names (globs) harnesses use for background requests",
+    )
+    long_context_tokens: int = Field(default=60_000, ge=1)
+
+
 class BudgetSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -196,6 +215,7 @@ class ProxySettings(BaseModel):
         "or the upstream with the lower recent time to first byte",
     )
     budget: BudgetSettings = Field(default_factory=lambda: BudgetSettings())
+    scenarios: ScenarioSettings = Field(default_factory=lambda: ScenarioSettings())
 
     @model_validator(mode="after")
     def _cloud_key_env(self) -> ProxySettings:

@@ -1,0 +1,104 @@
+"""Scenario routing (proxy/scenarios.py): what a request is, read from the wire, and where
+config sends each kind; the recorded Claude Code request is a main turn."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from proxy.formats import FORMATS
+from proxy.scenarios import detect
+from proxy.settings import ScenarioSettings
+from tests.daemon import Daemon
+from tests.fake_llm import FakeLLM
+
+FIXTURES = Path(__file__).with_name("fixtures")
+
+
+def _detect(body: dict[str, Any], protocol: str = "openai", **settings: Any) -> str:
+    chat, _names = FORMATS[protocol].request_to_chat(body)  # type: ignore[index]
+    return detect(body, chat, ScenarioSettings(**settings))[0]
+
+
+def _chat(text: str, **extra: Any) -> dict[str, Any]:
+    return {"model": "auto", "messages": [{"role": "user", "content": text}], **extra}
+
+
+def test_what_each_request_is() -> None:
+    assert _detect(_chat("hi")) == "main"
+    assert _detect({**_chat("title this"), "model": "claude-haiku-4-5"}) == "background"
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+    assert _detect(_chat([{"type": "text", "text": "what is this"}, image])) == "images"  # type: ignore[arg-type]
+    assert _detect(_chat("x " * 50_000), long_context_tokens=10_000) == "long_context"
+    thinking = {
+        "model": "auto",
+        "max_tokens": 32000,
+        "thinking": {"type": "enabled", "budget_tokens": 16000},
+        "messages": [{"role": "user", "content": "prove it"}],
+    }
+    assert _detect(thinking, "anthropic") == "thinking"
+    effort = {"model": "auto", "input": "plan it", "reasoning": {"effort": "high"}}
+    assert _detect(effort, "responses") == "thinking"
+    recorded = json.loads((FIXTURES / "claude-code-request.json").read_text())["body"]
+    assert recorded["thinking"] and recorded["messages"]
+    assert _detect(recorded, "anthropic") == "main"  # Claude Code's adaptive thinking is normal
+
+
+@pytest.fixture
+def daemon(tmp_path: Path, cloud: FakeLLM, local: FakeLLM) -> Daemon:
+    env = {
+        "BRAINROUTER_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
+        "BRAINROUTER_PROXY__MODEL__ENABLED": "false",
+        "BRAINROUTER_PROXY__CLOUD__BASE_URL": cloud.base_url,
+        "BRAINROUTER_PROXY__CLOUD__MODEL": "big-model",
+        "BRAINROUTER_PROXY__LOCAL__BASE_URL": local.base_url,
+        "BRAINROUTER_PROXY__LOCAL__MODEL": "small-model",
+        "BRAINROUTER_PROXY__CLASSIFIER__THRESHOLD": "1.0",  # auto alone would go local
+        "BRAINROUTER_PROXY__SCENARIOS__IMAGES": "cloud",
+    }
+    return Daemon(env, tmp_path / "d.log")
+
+
+def _last_event(d: Daemon) -> dict[str, Any]:
+    return dict(httpx.get(f"{d.url}/api/routing-events", params={"limit": 1}).json()["events"][0])
+
+
+def test_config_routes_each_kind(daemon: Daemon) -> None:
+    d = daemon.start()
+    try:
+        post = f"{d.url}/v1/chat/completions"
+        # Claude Code's small/fast model, for titles and summaries: local by default
+        httpx.post(post, json={**_chat("Write a 5-word title"), "model": "claude-haiku-4-5"})
+        event = _last_event(d)
+        assert event["upstream"] == "local" and event["scenario"] == "background"
+        assert "scenario background" in event["reason"]
+        image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+        httpx.post(post, json=_chat([{"type": "text", "text": "what is this"}, image]))  # type: ignore[arg-type]
+        event = _last_event(d)
+        assert event["upstream"] == "cloud" and event["scenario"] == "images"
+        # asked for by name: not overridden
+        httpx.post(post, json={**_chat([image]), "model": "local"})  # type: ignore[arg-type]
+        assert _last_event(d)["upstream"] == "local"
+        httpx.post(post, json=_chat("rename x"))
+        event = _last_event(d)
+        assert event["upstream"] == "local" and event["scenario"] == "main"
+    finally:
+        d.stop()
+
+
+def test_background_requests_never_go_to_the_embedded_model_unless_asked(tmp_path: Path) -> None:
+    from mcp_server.config import Settings
+    from mcp_server.wiring import ProxyRuntime
+    from review.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'w.db'}")
+    embedded = ProxyRuntime(Settings(), store)  # no local server: the embedded model serves it
+    assert embedded.embedded_local and embedded.service.settings.scenarios.background is None
+    asked = Settings.model_validate({"proxy": {"scenarios": {"background": "local"}}})
+    assert ProxyRuntime(asked, store).service.settings.scenarios.background == "local"
+    server = Settings.model_validate({"proxy": {"local": {"base_url": "http://127.0.0.1:9/v1"}}})
+    assert ProxyRuntime(server, store).service.settings.scenarios.background == "local"
