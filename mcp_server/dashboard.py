@@ -43,6 +43,7 @@ def totals(stats: dict[str, Any], settings: Settings) -> dict[str, Any]:
         "requests": stats.get("total", 0),
         "by_route": {name: int(v.get("requests") or 0) for name, v in by_upstream.items()},
         "fallbacks": stats.get("fallbacks", 0),
+        "by_scenario": stats.get("by_scenario", {}),
         "local_share": stats.get("local_share", 0.0),
         "tokens": {
             name: {

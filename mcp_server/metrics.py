@@ -47,8 +47,9 @@ class RequestMetrics:
         self._prices: Mapping[str, Price] = settings.dashboard.prices
         self.requests = Counter(
             "brainrouter_requests",
-            "Requests through the proxy, by route taken, upstream, outcome, harness and mode",
-            ["route", "upstream", "status", "harness", "mode"],
+            "Requests through the proxy, by route taken, upstream, outcome, harness, mode and "
+            "scenario",
+            ["route", "upstream", "status", "harness", "mode", "scenario"],
             registry=registry,
         )
         self.fallbacks = Counter(
@@ -103,6 +104,7 @@ class RequestMetrics:
             status=str(event.get("status") or "unknown"),
             harness=harness if harness in KNOWN_HARNESSES else "other",
             mode=str(event.get("mode") or "none"),
+            scenario=str(event.get("scenario") or "none"),
         ).inc()
         if event.get("fallback"):
             self.fallbacks.labels(upstream=upstream).inc()

@@ -333,6 +333,7 @@ class EventRecorder:
                 .all()
             )
             modes = conn.execute(sa.select(c.mode, sa.func.count()).group_by(c.mode)).all()
+            kinds = conn.execute(sa.select(c.scenario, sa.func.count()).group_by(c.scenario)).all()
         by_upstream = {str(r["upstream"]): {k: r[k] for k in r if k != "upstream"} for r in rows}
         total = sum(int(r["requests"]) for r in rows)
         local = int(by_upstream.get("local", {}).get("requests", 0))
@@ -340,6 +341,7 @@ class EventRecorder:
             "total": total,
             "by_upstream": by_upstream,
             "by_mode": {str(m): int(n) for m, n in modes},
+            "by_scenario": {str(k or "none"): int(n) for k, n in kinds},
             "fallbacks": sum(int(r["fallbacks"] or 0) for r in rows),
             "local_share": (local / total) if total else 0.0,
         }

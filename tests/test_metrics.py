@@ -87,6 +87,7 @@ def test_requests_fallbacks_breakers_tokens_cost_and_reviews(
             == 1
         )
         assert _value(after, requests, route="cloud", upstream="local", status="ok") == 1
+        assert _value(after, requests, scenario="main") == 3  # the review's own has none
         assert _value(after, "brainrouter_fallbacks_total", upstream="local") == 1
         assert _value(after, requests, harness="other") == 1  # a client cannot invent labels
         assert _value(after, requests, harness="review", upstream="local") == 1

@@ -86,6 +86,8 @@ def test_config_routes_each_kind(daemon: Daemon) -> None:
         httpx.post(post, json=_chat("rename x"))
         event = _last_event(d)
         assert event["upstream"] == "local" and event["scenario"] == "main"
+        counts = httpx.get(f"{d.url}/api/dashboard").json()["totals"]["by_scenario"]
+        assert counts == {"background": 1, "images": 2, "main": 1}
     finally:
         d.stop()
 
