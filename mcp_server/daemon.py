@@ -71,7 +71,10 @@ def build_app(settings: Settings) -> FastAPI:
     proxy = ProxyRuntime(settings, store, observer=observe, over_budget=budget.over)
     registry.register(
         StateCollector(
-            lambda: {"cloud": proxy.service.cloud.health(), "local": proxy.service.local.health()},
+            lambda: {
+                "cloud": proxy.service.cloud.health(),
+                **{u.label: u.health() for u in proxy.service.locals.members},
+            },
             proxy.service.in_flight,
             proxy.escalations.active,
             store.engine,

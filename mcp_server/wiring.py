@@ -159,6 +159,7 @@ class ProxyRuntime:
         # pay for its load on the first request: it loads in the background at start.
         self.preload_model = proxy.model.enabled and (self.embedded_local or proxy.classifier.judge)
         self.events = EventRecorder(store.engine, proxy.events_max)
+        self._probe: asyncio.Task[None] | None = None
         self.classifier = build_classifier(proxy, model_judge(self.model, proxy.classifier.prompt))
         # The review loop's detector: both halves of the product find the same secrets.
         guard = PrivacyGuard(redact, proxy.privacy)
@@ -180,8 +181,14 @@ class ProxyRuntime:
         await self.events.start()
         if self.preload_model:
             self.model.start_loading()
+        pool = self.service.locals
+        if len(pool.members) > 1:  # several local servers: each is health-checked
+            interval = self.service.settings.local.probe_s
+            self._probe = asyncio.create_task(pool.probe_forever(interval))
 
     async def aclose(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
         await self.events.stop()
         await self.http.aclose()
         self.model.close()

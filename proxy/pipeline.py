@@ -10,7 +10,6 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -18,8 +17,8 @@ import orjson
 from starlette.responses import Response
 
 import prompts
+from proxy import local_pool, scenarios
 from proxy import payload as upstream_payload
-from proxy import scenarios
 from proxy.answer import Answer
 from proxy.classifier import build_classifier
 from proxy.errors import error_response
@@ -29,6 +28,7 @@ from proxy.formats import FORMATS
 from proxy.harnesses import harness_of
 from proxy.internal import Asked, Internal, read_answer
 from proxy.lease import Lease, LeasedStream
+from proxy.local_pool import LocalPool
 from proxy.model_server import ModelServer
 from proxy.privacy import PrivacyGuard
 from proxy.routing import (
@@ -55,12 +55,6 @@ _RETRY_AFTER_S = 2
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
-@dataclass
-class _Attempt:
-    upstream: Upstream
-    model: str
-
-
 class ProxyService:
     def __init__(
         self,
@@ -81,7 +75,10 @@ class ProxyService:
         self.events = events
         self.model = model
         self.cloud = Upstream.of("cloud", settings.cloud, client, settings)
-        self.local = Upstream.of("local", settings.local, client, settings)
+        self.in_flight = {"cloud": 0}
+        self.locals = LocalPool.of(settings, client, self.in_flight)
+        self.in_flight.update({u.label: 0 for u in self.locals.members})
+        self.local = self.locals.primary  # its settings, models and health speak for the route
         self.router = Router(
             settings,
             classifier or build_classifier(settings),
@@ -93,10 +90,10 @@ class ProxyService:
         )
         self.lean_prompt = prompts.load("local_system.md", settings.local_system_prompt)
         self.answer = Answer(settings.timeouts, self._record)
-        self.in_flight = {"cloud": 0, "local": 0}
 
     def _upstream(self, route: str) -> Upstream:
-        return self.cloud if route == "cloud" else self.local
+        local_model = self.settings.local.model or ""
+        return self.cloud if route == "cloud" else self.locals.order(local_model)[0]
 
     async def local_models(self) -> list[str]:
         """The local server's models (llama-swap, Ollama...) and those named in config."""
@@ -112,6 +109,8 @@ class ProxyService:
         return {
             "cloud": self.cloud.health(),
             "local": self.local.health(),
+            # every server of the local route, when there are several (proxy.local.instances)
+            "local_servers": {u.label: u.health() for u in self.locals.members},
             "classifier": {
                 "status": classifier_state,
                 "kind": type(self.router.classifier).__name__,
@@ -226,17 +225,13 @@ class ProxyService:
             elif action == "local":
                 decision = self.router.local_instead(decision, note)
                 trace.set(decision=decision.route, reason=decision.reason)
-        attempts = [
-            _Attempt(self.cloud if decision.route == "cloud" else self.local, decision.model)
-        ]
-        fallback_model = self.settings.local.fallback_model or self.settings.local.model
-        if decision.route == "cloud" and self.local.configured and fallback_model:
-            attempts.append(_Attempt(self.local, fallback_model))
+        attempts = local_pool.attempts(decision.route, decision.model, self.cloud, self.locals)
 
         failures: list[str] = []
         breaker_open = False
-        for attempt in attempts:
-            upstream = attempt.upstream
+        for upstream, model in attempts:
+            if upstream is self.cloud and decision.route == "local":
+                failures.append("every local server failed: failover to the cloud (opted in)")
             if failures:
                 trace.set(fallback=True, fallback_reason="; ".join(failures))
                 log.warning("[%s] falling back: %s", trace.request_id, "; ".join(failures))
@@ -248,13 +243,13 @@ class ProxyService:
                     body,
                     chat_view,
                     upstream,
-                    attempt.model,
+                    model,
                     decision.mode if internal is None else "internal",
                 )
             except orjson.JSONEncodeError:  # orjson writes at most 254 levels of nesting
                 return self._fail(trace, protocol, 400, "request body is nested too deeply")
             lease = await Lease.take(
-                upstream.name,
+                upstream.label,
                 upstream.breaker,
                 self.in_flight,
                 upstream.slots,
@@ -270,7 +265,7 @@ class ProxyService:
                     protocol,
                     f"{self.settings.max_connections} {upstream.name} requests in flight",
                 )
-            trace.set(upstream=upstream.name, model=attempt.model)
+            trace.set(upstream=upstream.name, model=model)
             try:
                 opened = await upstream.open(
                     body_bytes, upstream_payload.passthrough_headers(protocol, upstream, headers)
@@ -291,7 +286,7 @@ class ProxyService:
                 lease.close()  # cancelled (the client left): no verdict
                 raise
             trace.set(first_byte_ms=opened.first_byte_ms)
-            stream_adapter = adapter(upstream.protocol, protocol, body, names, attempt.model)
+            stream_adapter = adapter(upstream.protocol, protocol, body, names, model)
             if stream:
                 return LeasedStream(
                     self.answer.stream(opened, upstream, lease, stream_adapter, trace),
@@ -302,7 +297,7 @@ class ProxyService:
                 )
             try:
                 response = await self.answer.whole(
-                    protocol, opened, upstream, body, names, attempt.model, trace
+                    protocol, opened, upstream, body, names, model, trace
                 )
                 lease.succeeded()
                 return response

@@ -47,10 +47,43 @@ class UpstreamSettings(BaseModel):
     _check_url = field_validator("base_url")(classmethod(lambda cls, v: _url(v)))
 
 
+class LocalInstance(BaseModel):
+    """One more server of the local route (another llama-server or vLLM, one per GPU)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str
+    models: list[str] = Field(
+        default_factory=list,
+        description="Models only servers that list them serve (empty: every model no server lists)",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _required_url(cls, value: str) -> str:
+        checked = _url(value)
+        if checked is None:
+            raise ValueError("an instance needs a base_url")
+        return checked
+
+
 class LocalUpstreamSettings(UpstreamSettings):
     system_first: bool = True  # llama.cpp's chat templates want system text first
     fallback_model: str | None = Field(
         default=None, description="Model that takes over when the cloud fails (default: model)"
+    )
+    instances: list[LocalInstance] = Field(
+        default_factory=list,
+        description="More servers of the local route, next to base_url: each request goes to "
+        "the healthy one with the fewest requests in flight that serves its model",
+    )
+    probe_s: float = Field(
+        default=10.0, gt=0, description="How often each local server's health is checked"
+    )
+    failover_to_cloud: bool = Field(
+        default=False,
+        description="When every local server is down, send local requests to the cloud "
+        "(it spends money: off unless set)",
     )
 
 

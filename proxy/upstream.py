@@ -80,8 +80,12 @@ class Upstream:
         timeouts: TimeoutSettings,
         breaker: CircuitBreaker,
         max_connections: int = 512,
+        label: str | None = None,
+        serving: frozenset[str] = frozenset(),
     ) -> None:
         self.name = name
+        self.label = label or name  # which server of its route (requests in flight are by label)
+        self.serving = serving  # the models it serves; empty: every one of its route
         self.settings = settings
         self.client = client
         self.timeouts = timeouts
@@ -98,9 +102,12 @@ class Upstream:
         settings: UpstreamSettings,
         client: httpx.AsyncClient,
         proxy: ProxySettings,
+        label: str | None = None,
     ) -> Upstream:
         breaker = CircuitBreaker(proxy.breaker.failures, proxy.breaker.cooldown_s)
-        return cls(name, settings, client, proxy.timeouts, breaker, proxy.max_connections)
+        return cls(
+            name, settings, client, proxy.timeouts, breaker, proxy.max_connections, label=label
+        )
 
     @property
     def configured(self) -> bool:
@@ -188,6 +195,20 @@ class Upstream:
         self.last_latency_ms = first_byte_ms
         self.first_byte.add(first_byte_ms)
         return Opened(response, first, chunks, first_byte_ms)
+
+    async def healthy(self) -> tuple[bool, str]:
+        """Does it answer at all (GET /models within the connect timeout)? And if not, why."""
+        try:
+            response = await self.client.get(
+                f"{self.settings.base_url}/models",
+                headers=self.headers(),
+                timeout=self.timeouts.connect_s,
+            )
+        except httpx.HTTPError as exc:
+            return False, f"{self.label}: health probe failed: {exc!r}"
+        if response.status_code >= 500:
+            return False, f"{self.label}: health probe got HTTP {response.status_code}"
+        return True, ""
 
     @property
     def able(self) -> bool:
