@@ -31,6 +31,7 @@ TABLES = (
     "settings",
     "schema_migrations",
     "routing_events",
+    "usage_ledger",
     "proxy_schema_migrations",
 )
 
@@ -94,6 +95,10 @@ async def test_routing_events_on_postgres(pg_url: str) -> None:
     assert len(await recorder.recent(50)) == 5
     stats = await recorder.stats()
     assert stats["total"] == 5
+    # the usage ledger keeps every request, pruned events included (upserted on PostgreSQL)
+    ledger = {row["upstream"]: row for row in await recorder.ledger()}
+    assert ledger["cloud"]["requests"] == 8 and ledger["local"]["requests"] == 4
+    assert ledger["cloud"]["input_tokens"] == 24 and ledger["cloud"]["output_tokens"] == 32
     await recorder.stop()
     store.close()
 
