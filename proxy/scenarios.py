@@ -18,9 +18,8 @@ from __future__ import annotations
 import fnmatch
 from typing import Any, Literal
 
-import orjson
-
 from proxy.settings import ScenarioSettings
+from proxy.translate.chat import text_of
 
 Scenario = Literal["background", "images", "long_context", "thinking", "main"]
 CHARS_PER_TOKEN = 4
@@ -35,6 +34,21 @@ def _has_image(chat: dict[str, Any]) -> bool:
         ):
             return True
     return False
+
+
+def _text_chars(chat: dict[str, Any]) -> int:
+    """The length of a conversation's text and tool calls: read, never serialised (a client
+    may send JSON nested deeper than any encoder goes)."""
+    total = 0
+    for message in chat.get("messages") or []:
+        if not isinstance(message, dict):
+            continue
+        total += len(text_of(message.get("content")))
+        for call in message.get("tool_calls") or []:
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict):
+                total += len(str(function.get("arguments") or ""))
+    return total
 
 
 def _thinking(body: dict[str, Any]) -> str | None:
@@ -57,7 +71,7 @@ def detect(
         return "background", f"model {model} is a harness's background model"
     if _has_image(chat):
         return "images", "the request carries an image"
-    tokens = len(orjson.dumps(chat.get("messages") or [])) // CHARS_PER_TOKEN
+    tokens = _text_chars(chat) // CHARS_PER_TOKEN
     if tokens > long_context_tokens:
         return "long_context", f"about {tokens} tokens > {long_context_tokens}"
     if (why := _thinking(body)) is not None:
