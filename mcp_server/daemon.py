@@ -72,8 +72,8 @@ def build_app(settings: Settings) -> FastAPI:
     registry.register(
         StateCollector(
             lambda: {
-                "cloud": proxy.service.cloud.health(),
-                **{u.label: u.health() for u in proxy.service.locals.members},
+                u.label: u.health()
+                for u in (*proxy.service.clouds.members, *proxy.service.locals.members)
             },
             proxy.service.in_flight,
             proxy.escalations.active,

@@ -159,7 +159,7 @@ class ProxyRuntime:
         # pay for its load on the first request: it loads in the background at start.
         self.preload_model = proxy.model.enabled and (self.embedded_local or proxy.classifier.judge)
         self.events = EventRecorder(store.engine, proxy.events_max)
-        self._probe: asyncio.Task[None] | None = None
+        self._probes: list[asyncio.Task[None]] = []
         self.classifier = build_classifier(proxy, model_judge(self.model, proxy.classifier.prompt))
         # The review loop's detector: both halves of the product find the same secrets.
         guard = PrivacyGuard(redact, proxy.privacy)
@@ -181,14 +181,17 @@ class ProxyRuntime:
         await self.events.start()
         if self.preload_model:
             self.model.start_loading()
-        pool = self.service.locals
-        if len(pool.members) > 1:  # several local servers: each is health-checked
-            interval = self.service.settings.local.probe_s
-            self._probe = asyncio.create_task(pool.probe_forever(interval))
+        settings = self.service.settings
+        for pool, interval in (
+            (self.service.locals, settings.local.probe_s),
+            (self.service.clouds, settings.cloud.probe_s),
+        ):
+            if len(pool.members) > 1:  # several servers on a route: each is health-checked
+                self._probes.append(asyncio.create_task(pool.probe_forever(interval)))
 
     async def aclose(self) -> None:
-        if self._probe is not None:
-            self._probe.cancel()
+        for probe in self._probes:
+            probe.cancel()
         await self.events.stop()
         await self.http.aclose()
         self.model.close()

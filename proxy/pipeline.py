@@ -17,8 +17,8 @@ import orjson
 from starlette.responses import Response
 
 import prompts
-from proxy import local_pool, scenarios
 from proxy import payload as upstream_payload
+from proxy import pool, scenarios
 from proxy.answer import Answer
 from proxy.classifier import build_classifier
 from proxy.errors import error_response
@@ -28,8 +28,8 @@ from proxy.formats import FORMATS
 from proxy.harnesses import harness_of
 from proxy.internal import Asked, Internal, read_answer
 from proxy.lease import Lease, LeasedStream
-from proxy.local_pool import LocalPool
 from proxy.model_server import ModelServer
+from proxy.pool import UpstreamPool
 from proxy.privacy import PrivacyGuard
 from proxy.routing import (
     Classifier,
@@ -52,6 +52,7 @@ from proxy.upstream import (
 
 log = logging.getLogger("brainrouter.proxy")
 _RETRY_AFTER_S = 2
+_FAILOVER = "every local server failed: failover to the cloud (opted in)"
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
@@ -74,9 +75,10 @@ class ProxyService:
         self.observer = observer
         self.events = events
         self.model = model
-        self.cloud = Upstream.of("cloud", settings.cloud, client, settings)
-        self.in_flight = {"cloud": 0}
-        self.locals = LocalPool.of(settings, client, self.in_flight)
+        self.in_flight: dict[str, int] = {}
+        self.clouds = UpstreamPool.of("cloud", settings, client, self.in_flight)
+        self.cloud = self.clouds.primary  # its settings and health speak for the route
+        self.locals = UpstreamPool.of("local", settings, client, self.in_flight)
         self.in_flight.update({u.label: 0 for u in self.locals.members})
         self.local = self.locals.primary  # its settings, models and health speak for the route
         self.router = Router(
@@ -93,7 +95,9 @@ class ProxyService:
 
     def _upstream(self, route: str) -> Upstream:
         local_model = self.settings.local.model or ""
-        return self.cloud if route == "cloud" else self.locals.order(local_model)[0]
+        if route == "cloud":
+            return self.clouds.order(self.settings.cloud.model or "")[0]
+        return self.locals.order(local_model)[0]
 
     async def local_models(self) -> list[str]:
         """The local server's models (llama-swap, Ollama...) and those named in config."""
@@ -111,6 +115,7 @@ class ProxyService:
             "local": self.local.health(),
             # every server of the local route, when there are several (proxy.local.instances)
             "local_servers": {u.label: u.health() for u in self.locals.members},
+            "cloud_servers": {u.label: u.health() for u in self.clouds.members},
             "classifier": {
                 "status": classifier_state,
                 "kind": type(self.router.classifier).__name__,
@@ -225,13 +230,13 @@ class ProxyService:
             elif action == "local":
                 decision = self.router.local_instead(decision, note)
                 trace.set(decision=decision.route, reason=decision.reason)
-        attempts = local_pool.attempts(decision.route, decision.model, self.cloud, self.locals)
+        attempts = pool.attempts(decision.route, decision.model, self.clouds, self.locals)
 
         failures: list[str] = []
         breaker_open = False
         for upstream, model in attempts:
-            if upstream is self.cloud and decision.route == "local":
-                failures.append("every local server failed: failover to the cloud (opted in)")
+            if upstream.name == "cloud" and decision.route == "local" and _FAILOVER not in failures:
+                failures.append(_FAILOVER)
             if failures:
                 trace.set(fallback=True, fallback_reason="; ".join(failures))
                 log.warning("[%s] falling back: %s", trace.request_id, "; ".join(failures))

@@ -67,6 +67,30 @@ class LocalInstance(BaseModel):
         return checked
 
 
+class CloudInstance(BaseModel):
+    """One more way to the cloud route: another key, or another gateway."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str | None = Field(default=None, description="Default: cloud's own base_url")
+    api_key_env: str | None = Field(default=None, description="Default: cloud's own key")
+    models: list[str] = Field(
+        default_factory=list,
+        description="Models only servers that list them serve (empty: every model no server lists)",
+    )
+
+    _check_url = field_validator("base_url")(classmethod(lambda cls, v: _url(v)))
+
+
+class CloudUpstreamSettings(UpstreamSettings):
+    instances: list[CloudInstance] = Field(
+        default_factory=list,
+        description="More keys or gateways for the cloud route, next to base_url and api_key_env: "
+        "each request goes to the least busy able one that serves its model",
+    )
+    probe_s: float = Field(default=30.0, gt=0, description="How often each one's health is checked")
+
+
 class LocalUpstreamSettings(UpstreamSettings):
     system_first: bool = True  # llama.cpp's chat templates want system text first
     fallback_model: str | None = Field(
@@ -215,8 +239,8 @@ class ProxySettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    cloud: UpstreamSettings = Field(
-        default_factory=lambda: UpstreamSettings(api_key_env=CLOUD_KEY_ENV)
+    cloud: CloudUpstreamSettings = Field(
+        default_factory=lambda: CloudUpstreamSettings(api_key_env=CLOUD_KEY_ENV)
     )
     local: LocalUpstreamSettings = Field(default_factory=LocalUpstreamSettings)
     timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)

@@ -1,5 +1,6 @@
-"""The local route's servers (K-9's load balancing): `proxy.local.base_url` and each of
-`proxy.local.instances`, every one an Upstream with its own breaker. A request is offered to
+"""A route's servers (K-9's load balancing): its `base_url` and each of its `instances`
+(several local servers; several cloud keys or gateways), every one an Upstream with its own
+breaker. A request is offered to
 the able servers (configured, breaker not open) that serve its model, the one with the fewest
 requests in flight first, the others next as fallbacks. A model some servers list in their
 `models` goes only to those; any other model, to the servers that list none. A health probe (GET /models every
@@ -11,16 +12,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from typing import Literal
 
 import httpx
 
-from proxy.settings import LocalUpstreamSettings, ProxySettings
+from proxy.settings import LocalUpstreamSettings, ProxySettings, UpstreamSettings
 from proxy.upstream import Upstream
 
 log = logging.getLogger("brainrouter.proxy")
 
 
-class LocalPool:
+class UpstreamPool:
     def __init__(self, members: list[Upstream], in_flight: Mapping[str, int]) -> None:
         self.members = members
         self._in_flight = in_flight
@@ -28,13 +30,19 @@ class LocalPool:
 
     @classmethod
     def of(
-        cls, proxy: ProxySettings, client: httpx.AsyncClient, in_flight: dict[str, int]
-    ) -> LocalPool:
-        """The pool of `proxy.local`; adds each server's requests-in-flight count."""
-        members = [Upstream.of("local", proxy.local, client, proxy)]
-        for number, instance in enumerate(proxy.local.instances, start=2):
-            settings = proxy.local.model_copy(update={"base_url": instance.base_url})
-            server = Upstream.of("local", settings, client, proxy, label=f"local#{number}")
+        cls,
+        route: Literal["cloud", "local"],
+        proxy: ProxySettings,
+        client: httpx.AsyncClient,
+        in_flight: dict[str, int],
+    ) -> UpstreamPool:
+        """The pool of `proxy.<route>`; adds each server's requests-in-flight count."""
+        own: UpstreamSettings = getattr(proxy, route)
+        members = [Upstream.of(route, own, client, proxy)]
+        for number, instance in enumerate(own.instances, start=2):  # type: ignore[attr-defined]
+            given = instance.model_dump(exclude={"models"}, exclude_none=True)
+            settings = own.model_copy(update={**given, "instances": []})
+            server = Upstream.of(route, settings, client, proxy, label=f"{route}#{number}")
             server.serving = frozenset(instance.models)
             members.append(server)
         in_flight.update({u.label: 0 for u in members})
@@ -74,25 +82,26 @@ class LocalPool:
             try:
                 await self.probe_once()
             except Exception:  # a probe must never end the loop
-                log.exception("health probe of the local servers failed")
+                log.exception("health probe of %s servers failed", self.primary.name)
 
 
 def attempts(
-    route: str, model: str, cloud: Upstream, pool: LocalPool
+    route: str, model: str, clouds: UpstreamPool, locals_: UpstreamPool
 ) -> list[tuple[Upstream, str]]:
-    """The upstreams to try in turn, with the model to ask each: the route's (each local
-    server serving the model, the least busy first); after the cloud, the local servers (its
+    """The upstreams to try in turn, with the model to ask each: the route's (each server
+    serving the model, the least busy first); after the cloud ones, the local servers (their
     fallback); after every local server, the cloud when proxy.local.failover_to_cloud says so
     (it spends money)."""
-    local = pool.settings
+    local = locals_.settings
     assert isinstance(local, LocalUpstreamSettings)
     if route == "cloud":
-        plan = [(cloud, model)]
+        plan = [(u, model) for u in clouds.order(model)]
         fallback = local.fallback_model or local.model
-        if pool.primary.configured and fallback:
-            plan += [(u, fallback) for u in pool.order(fallback)]
+        if locals_.primary.configured and fallback:
+            plan += [(u, fallback) for u in locals_.order(fallback)]
         return plan
-    plan = [(u, model) for u in pool.order(model)]
-    if local.failover_to_cloud and cloud.configured and cloud.settings.model:
-        plan.append((cloud, cloud.settings.model))
+    plan = [(u, model) for u in locals_.order(model)]
+    cloud_model = clouds.settings.model
+    if local.failover_to_cloud and clouds.primary.configured and cloud_model:
+        plan += [(u, cloud_model) for u in clouds.order(cloud_model)]
     return plan

@@ -1,4 +1,4 @@
-"""Several local servers (proxy/local_pool.py): the least busy healthy one that serves the
+"""Several servers on a route (proxy/pool.py): the least busy healthy one that serves the
 model, its own breaker and health probe, and failover to the cloud only when opted in.
 Real fake servers on loopback behind a real daemon."""
 
@@ -158,5 +158,55 @@ def test_the_health_probe_opens_a_dead_servers_breaker(
             and "health probe" in health["local#2"]["last_error"]
         )
         assert health["local"]["breaker"] == "closed" and health["local#3"]["breaker"] == "closed"
+    finally:
+        server.stop()
+
+
+def test_several_cloud_keys_share_the_load_and_cover_for_each_other(
+    tmp_path: Path, servers: tuple[FakeLLM, FakeLLM, FakeLLM], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gateway, other_gateway, local = servers
+    monkeypatch.setenv("KEY_ONE", "sk-one")
+    monkeypatch.setenv("KEY_TWO", "sk-two")
+    settings = Settings.model_validate(
+        {
+            "database_url": f"sqlite:///{tmp_path / 'clouds.db'}",
+            "proxy": {
+                "model": {"enabled": False},
+                "breaker": {"failures": 1, "cooldown_s": 60},
+                "cloud": {
+                    "base_url": gateway.base_url,
+                    "model": "big-model",
+                    "api_key_env": "KEY_ONE",
+                    "instances": [
+                        {"api_key_env": "KEY_TWO"},  # the same gateway, another key
+                        {"base_url": other_gateway.base_url, "models": ["rare-model"]},
+                    ],
+                },
+                "local": {"base_url": local.base_url, "model": "coder"},
+            },
+        }
+    )
+    server = ServerThread(settings).start()
+    try:
+        gate = threading.Event()
+        gateway.responder = lambda body: (
+            Reply("held", gate=gate) if not gateway.requests[1:] else Reply("ok")
+        )
+        with ThreadPoolExecutor(2) as pool:
+            held = pool.submit(_ask, server.url, "cloud")
+            deadline = time.monotonic() + 10
+            while not gateway.requests and time.monotonic() < deadline:  # poll: key one has it
+                time.sleep(0.01)
+            assert _ask(server.url, "cloud").status_code == 200  # key one is busy: key two
+            gate.set()
+            assert held.result().status_code == 200
+        keys = [h["authorization"] for h in gateway.headers]
+        assert sorted(keys) == ["Bearer sk-one", "Bearer sk-two"]
+        assert other_gateway.requests == [] and local.requests == []
+        assert _ask(server.url, "rare-model").status_code == 200
+        assert len(other_gateway.requests) == 1  # only it serves rare-model
+        health = httpx.get(f"{server.url}/api/service-health").json()["cloud_servers"]
+        assert set(health) == {"cloud", "cloud#2", "cloud#3"}
     finally:
         server.stop()
