@@ -43,11 +43,12 @@ class Daemon:
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, preexec_fn: Callable[[], None] | None = None) -> Daemon:
-        """Start and wait until healthy; `preexec_fn` runs in the child first (limits...)."""
+    def start(self, preexec_fn: Callable[[], None] | None = None, *args: str) -> Daemon:
+        """Start and wait until healthy; `preexec_fn` runs in the child first (limits...),
+        `args` follow `serve` on its command line."""
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [BRAINROUTER, "serve"],
+                [BRAINROUTER, "serve", *args],
                 env=self.env,
                 stdout=log,
                 stderr=log,

@@ -6,7 +6,6 @@ import asyncio
 import os
 import re
 import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -326,34 +325,6 @@ async def test_sigterm_answers_rounds_in_flight_with_a_retryable_error(
     assert sorted((r.status, r.error) for r in rounds) == [("interrupted", "interrupted")] * 2
 
 
-def test_serve_refuses_a_bad_config(tmp_path: Path) -> None:
-    env = {**os.environ, "BRAINROUTER_SERVER__PORT": "not-a-port"}
-    proc = subprocess.run(
-        [BRAINROUTER, "serve"], env=env, capture_output=True, text=True, timeout=30
-    )
-    assert proc.returncode == 2
-    assert "server.port" in proc.stderr
-    loud = subprocess.run(
-        [BRAINROUTER, "serve", "--log-level", "shouty"], capture_output=True, text=True, timeout=30
-    )
-    assert loud.returncode == 2 and "--log-level must be one of debug" in loud.stderr
-
-
-def test_serve_log_level_flag(tmp_path: Path, fake_llm: FakeLLM) -> None:
-    d = Daemon(_env(tmp_path, fake_llm), tmp_path / "debug.log")
-    d.env["BRAINROUTER_LOG_LEVEL"] = "warning"
-    proc = subprocess.Popen(
-        [BRAINROUTER, "serve", "--log-level", "DEBUG"],
-        env=d.env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(d.log_path, "wb"),  # noqa: SIM115 - closed with the process
-    )
-    d.proc = proc
-    wait_healthy(d.url, proc=proc)
-    d.stop()
-    assert "DEBUG" in d.log()  # the flag wins over the config's warning
-
-
 def test_review_config_is_validated_and_survives_a_restart(
     tmp_path: Path, fake_llm: FakeLLM
 ) -> None:
@@ -384,23 +355,3 @@ def test_review_config_is_validated_and_survives_a_restart(
         assert httpx.get(f"{again.url}/api/review-config").json()["mode"] == "cloud"
     finally:
         again.stop()
-
-
-def test_serve_raises_the_open_files_limit(tmp_path: Path, fake_llm: FakeLLM) -> None:
-    import resource
-
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and hard <= 256:
-        pytest.skip(f"the hard limit here is {hard}")
-
-    def low_soft_limit() -> None:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
-
-    d = Daemon(_env(tmp_path, fake_llm), tmp_path / "nofile.log").start(low_soft_limit)
-    try:
-        assert d.proc is not None
-        limits = Path(f"/proc/{d.proc.pid}/limits").read_text()
-        line = next(x for x in limits.splitlines() if x.startswith("Max open files"))
-        assert int(line.split()[3]) > 256, line
-    finally:
-        d.stop()
