@@ -71,14 +71,22 @@ def _required(body: dict[str, Any], keys: tuple[str, ...]) -> None:
         raise Malformed(f"missing required field(s): {', '.join(missing)}")
 
 
-def chat(body: dict[str, Any]) -> None:
-    """Raise Malformed naming the first field of a chat completions request of a wrong type."""
+def _messages(body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """A chat or Messages request's messages, each an object, with where it stands; the
+    fields every request has checked first."""
     _required(body, ("model", "messages"))
     _need(isinstance(body["messages"], list), "messages", "must be an array")
     _common(body)
+    out = []
     for i, message in enumerate(body["messages"]):
-        where = f"messages[{i}]"
-        _need(isinstance(message, dict), where, "must be an object")
+        _need(isinstance(message, dict), f"messages[{i}]", "must be an object")
+        out.append((f"messages[{i}]", message))
+    return out
+
+
+def chat(body: dict[str, Any]) -> None:
+    """Raise Malformed naming the first field of a chat completions request of a wrong type."""
+    for where, message in _messages(body):
         _one_of(message.get("role"), _CHAT_ROLES, f"{where}.role")
         _parts(message.get("content"), f"{where}.content", frozenset({"text"}))
         for part_i, part in enumerate(message.get("content") or []):
@@ -134,12 +142,7 @@ def _anthropic_blocks(content: Any, where: str) -> None:
 
 def anthropic(body: dict[str, Any]) -> None:
     """Raise Malformed naming the first field of a Messages request of a wrong type."""
-    _required(body, ("model", "messages"))
-    _need(isinstance(body["messages"], list), "messages", "must be an array")
-    _common(body)
-    for i, message in enumerate(body["messages"]):
-        where = f"messages[{i}]"
-        _need(isinstance(message, dict), where, "must be an object")
+    for where, message in _messages(body):
         _one_of(message.get("role"), _ANTHROPIC_ROLES, f"{where}.role")
         _need("content" in message, f"{where}.content", "is required")
         _anthropic_blocks(message.get("content"), f"{where}.content")

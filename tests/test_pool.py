@@ -28,31 +28,39 @@ def servers() -> Iterator[tuple[FakeLLM, FakeLLM, FakeLLM]]:
         llm.stop()
 
 
-def _daemon(
-    tmp_path: Path, cloud: FakeLLM, trio: tuple[FakeLLM, ...], **local: Any
-) -> ServerThread:
-    a, b, c = trio
+def _serve(tmp_path: Path, **proxy: Any) -> ServerThread:
+    """A daemon (in-process) whose breakers open on the first failure."""
     settings = Settings.model_validate(
         {
             "database_url": f"sqlite:///{tmp_path / 'pool.db'}",
             "proxy": {
                 "model": {"enabled": False},
                 "breaker": {"failures": 1, "cooldown_s": 60},
-                "cloud": {"base_url": cloud.base_url, "model": "big-model"},
-                "local": {
-                    "base_url": a.base_url,
-                    "model": "coder",
-                    "models": ["coder", "special-model"],
-                    "instances": [
-                        {"base_url": b.base_url},
-                        {"base_url": c.base_url, "models": ["special-model"]},
-                    ],
-                    **local,
-                },
+                **proxy,
             },
         }
     )
     return ServerThread(settings).start()
+
+
+def _daemon(
+    tmp_path: Path, cloud: FakeLLM, trio: tuple[FakeLLM, ...], **local: Any
+) -> ServerThread:
+    a, b, c = trio
+    return _serve(
+        tmp_path,
+        cloud={"base_url": cloud.base_url, "model": "big-model"},
+        local={
+            "base_url": a.base_url,
+            "model": "coder",
+            "models": ["coder", "special-model"],
+            "instances": [
+                {"base_url": b.base_url},
+                {"base_url": c.base_url, "models": ["special-model"]},
+            ],
+            **local,
+        },
+    )
 
 
 def _ask(url: str, model: str = "local") -> httpx.Response:
@@ -130,22 +138,15 @@ def test_the_health_probe_opens_a_dead_servers_breaker(
 ) -> None:
     dead = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
     a, b, _c = servers
-    settings = Settings.model_validate(
-        {
-            "database_url": f"sqlite:///{tmp_path / 'probe.db'}",
-            "proxy": {
-                "model": {"enabled": False},
-                "breaker": {"failures": 1, "cooldown_s": 60},
-                "local": {
-                    "base_url": a.base_url,
-                    "model": "coder",
-                    "probe_s": 0.1,
-                    "instances": [{"base_url": dead}, {"base_url": b.base_url}],
-                },
-            },
-        }
+    server = _serve(
+        tmp_path,
+        local={
+            "base_url": a.base_url,
+            "model": "coder",
+            "probe_s": 0.1,
+            "instances": [{"base_url": dead}, {"base_url": b.base_url}],
+        },
     )
-    server = ServerThread(settings).start()
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:  # poll until the probe has run
@@ -168,26 +169,19 @@ def test_several_cloud_keys_share_the_load_and_cover_for_each_other(
     gateway, other_gateway, local = servers
     monkeypatch.setenv("KEY_ONE", "sk-one")
     monkeypatch.setenv("KEY_TWO", "sk-two")
-    settings = Settings.model_validate(
-        {
-            "database_url": f"sqlite:///{tmp_path / 'clouds.db'}",
-            "proxy": {
-                "model": {"enabled": False},
-                "breaker": {"failures": 1, "cooldown_s": 60},
-                "cloud": {
-                    "base_url": gateway.base_url,
-                    "model": "big-model",
-                    "api_key_env": "KEY_ONE",
-                    "instances": [
-                        {"api_key_env": "KEY_TWO"},  # the same gateway, another key
-                        {"base_url": other_gateway.base_url, "models": ["rare-model"]},
-                    ],
-                },
-                "local": {"base_url": local.base_url, "model": "coder"},
-            },
-        }
+    server = _serve(
+        tmp_path,
+        cloud={
+            "base_url": gateway.base_url,
+            "model": "big-model",
+            "api_key_env": "KEY_ONE",
+            "instances": [
+                {"api_key_env": "KEY_TWO"},  # the same gateway, another key
+                {"base_url": other_gateway.base_url, "models": ["rare-model"]},
+            ],
+        },
+        local={"base_url": local.base_url, "model": "coder"},
     )
-    server = ServerThread(settings).start()
     try:
         gate = threading.Event()
         gateway.responder = lambda body: (

@@ -21,6 +21,27 @@ from tests.proxy_server import ServerThread
 
 
 # ------------------------------------------------------------------ failures
+def _both_sdks_see_an_error(
+    server: ServerThread, cloud: FakeLLM, for_openai: Reply, for_anthropic: Reply
+) -> None:
+    """A stream cut by the upstream ends in an error in the OpenAI and the Anthropic SDK."""
+    cloud.script(for_openai)
+    with pytest.raises(openai.APIError):
+        list(
+            openai_client(server).chat.completions.create(
+                model="cloud", stream=True, messages=[{"role": "user", "content": "hi"}]
+            )
+        )
+    cloud.script(for_anthropic)
+    with (
+        pytest.raises(anthropic.APIStatusError),
+        anthropic_client(server).messages.stream(
+            model="cloud", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+        ) as stream,
+    ):
+        stream.get_final_message()
+
+
 @pytest.mark.parametrize(
     "reply",
     [Reply(status=500), Reply(status=429), Reply(hang=True)],
@@ -89,21 +110,7 @@ def test_client_errors_are_not_retried_elsewhere(
 def test_mid_stream_failure_ends_with_an_error_event(
     server: ServerThread, cloud: FakeLLM, failure: Reply
 ) -> None:
-    cloud.script(failure)
-    with pytest.raises(openai.APIError):
-        list(
-            openai_client(server).chat.completions.create(
-                model="cloud", stream=True, messages=[{"role": "user", "content": "hi"}]
-            )
-        )
-    cloud.script(Reply("a b c d", stall_after=2))
-    with (
-        pytest.raises(anthropic.APIStatusError),
-        anthropic_client(server).messages.stream(
-            model="cloud", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
-        ) as s,
-    ):
-        s.get_final_message()
+    _both_sdks_see_an_error(server, cloud, failure, Reply("a b c d", stall_after=2))
     events = routing_events(server)
     assert events[0]["status"] == "upstream_error"
 
@@ -218,21 +225,8 @@ def test_a_stream_cut_before_its_final_event_is_an_upstream_error(
 
 
 def test_sdk_clients_see_the_cut_stream_as_an_error(server: ServerThread, cloud: FakeLLM) -> None:
-    cloud.script(Reply("a b c d", truncate_after=2))
-    with pytest.raises(openai.APIError):
-        list(
-            openai_client(server).chat.completions.create(
-                model="cloud", stream=True, messages=[{"role": "user", "content": "hi"}]
-            )
-        )
-    cloud.script(Reply("a b c d", truncate_after=2))
-    with (
-        pytest.raises(anthropic.APIStatusError),
-        anthropic_client(server).messages.stream(
-            model="cloud", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
-        ) as stream,
-    ):
-        stream.get_final_message()
+    cut = Reply("a b c d", truncate_after=2)
+    _both_sdks_see_an_error(server, cloud, cut, cut)
 
 
 def _poll(condition: Any, what: str, timeout: float = 10.0) -> None:
