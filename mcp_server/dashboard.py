@@ -21,7 +21,7 @@ from mcp_server.costs import DailyBudget, priced
 from mcp_server.feed import table
 from mcp_server.timeseries import WINDOWS, buckets
 from mcp_server.wiring import ProxyRuntime, ReviewRuntime
-from proxy.ledger import periods as ledger_periods
+from proxy.ledger import by_period as ledger_by_period
 
 _TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 _OUTPUT_TAIL = 4000
@@ -128,8 +128,7 @@ def dashboard_router(
             asyncio.to_thread(service.config.get),
             proxy.service.local_models(),
         )
-        spans = ledger_periods()
-        spent = await asyncio.gather(*(proxy.events.ledger(since) for since in spans.values()))
+        spent = ledger_by_period(await proxy.events.ledger())
         return {
             "latest": events[0] if events else None,
             "rows": table(events, [s.model_dump(mode="json") for s in sessions.sessions]),
@@ -137,7 +136,7 @@ def dashboard_router(
             # from the ledger: survives restarts and the pruning of routing events
             "ledger": {
                 name: priced(rows, settings.dashboard.prices, settings.proxy.cloud.model)
-                for name, rows in zip(spans, spent, strict=True)
+                for name, rows in spent.items()
             },
             "budget": budget.describe() if budget is not None else None,
             "health": proxy.service.health(),
