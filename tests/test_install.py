@@ -152,6 +152,8 @@ def test_existing_settings_survive_and_uninstall_restores_the_bytes(harness: str
                 data.get("model_reasoning_effort") == "high"
                 or data.get("active_model") == "devstral"
             )
+        elif path.suffix == ".jsonc":
+            assert text.startswith('{\n  // my settings\n  "theme": "dark",\n')  # comment kept
         elif path.suffix == ".json":
             assert json.loads(text)["theme"] == "dark"
             assert json.loads(text)["mcpServers"]["other"] == {"command": "other-tool"}
@@ -181,6 +183,28 @@ def test_uninstall_after_user_edits_removes_only_our_entries() -> None:
     uninstall("codex", ctx, yes=True, dry_run=False, **_quiet())
     left = tomllib.loads(path.read_text())
     assert left == {"profiles": {"fast": {"model": "small"}}}
+
+
+def test_opencode_jsonc_comments_survive_install_and_an_edited_uninstall() -> None:
+    ctx = _ctx()
+    path = ctx.config_home / "opencode" / "opencode.jsonc"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        '{\n  // my settings\n  "theme": "dark", // the best\n'
+        '  "mcp": {\n    /* a server of mine */\n    "other": {"type": "local"},\n  },\n}\n'
+    )
+    install("opencode", ctx, yes=True, dry_run=False, **_quiet())
+    text = path.read_text()
+    for kept in ("// my settings", '"dark", // the best', "/* a server of mine */"):
+        assert kept in text
+    assert '"other": {"type": "local"},\n    "brainrouter": {' in text  # theirs untouched
+    # The user edits the file after install: uninstall removes our keys and keeps theirs.
+    path.write_text(text.replace('"theme": "dark"', '"theme": "light"'))
+    uninstall("opencode", ctx, yes=True, dry_run=False, **_quiet())
+    assert path.read_text() == (
+        '{\n  // my settings\n  "theme": "light", // the best\n'
+        '  "mcp": {\n    /* a server of mine */\n    "other": {"type": "local"},\n  },\n}\n'
+    )
 
 
 def test_uninstall_removes_files_install_created() -> None:

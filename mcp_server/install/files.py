@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import json5
 import tomlkit
 from platformdirs import user_state_path
 from ruamel.yaml import YAML
+
+from mcp_server.install import jsonc
 
 Format = Literal["json", "jsonc", "toml", "yaml", "text"]
 Document = Any  # a dict-like document of the file's format
@@ -46,7 +47,7 @@ def parse(text: str, fmt: Format, path: Path) -> Document:
         if fmt == "yaml":
             data = _yaml().load(text)
         else:
-            data = json5.loads(text) if fmt == "jsonc" else json.loads(text)
+            data = jsonc.loads(text) if fmt == "jsonc" else json.loads(text)
     except Exception as exc:
         raise ConfigFileError(
             f"{path} is not valid {fmt.upper()} ({exc}); fix it or move it away — it was left untouched"
@@ -56,7 +57,8 @@ def parse(text: str, fmt: Format, path: Path) -> Document:
     return data
 
 
-def render(doc: Document, fmt: Format) -> str:
+def render(doc: Document, fmt: Format, before: str = "") -> str:
+    """`doc` in `fmt`; a JSONC file's `before` text gives its comments and layout."""
     if fmt == "text":
         return str(doc.get("text", ""))
     if fmt == "toml":
@@ -65,6 +67,8 @@ def render(doc: Document, fmt: Format) -> str:
         out = io.StringIO()
         _yaml().dump(doc, out)
         return out.getvalue()
+    if fmt == "jsonc" and before.strip():
+        return jsonc.render(before, doc)
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -95,9 +99,10 @@ def plan(path: Path, fmt: Format, edit: Callable[[Document], Document | None]) -
     """Read, parse and edit one file in memory. `edit` returns the new document, or None when
     the file should end up empty of anything (then it is removed if we created it)."""
     before = path.read_bytes() if path.exists() else None
-    doc = parse(before.decode("utf-8") if before else "", fmt, path)
+    text = before.decode("utf-8") if before else ""
+    doc = parse(text, fmt, path)
     result = edit(doc)
-    after = render(result, fmt).encode() if result is not None else None
+    after = render(result, fmt, text).encode() if result is not None else None
     # Unchanged content: keep the bytes exactly as they were (formatting, comments).
     if (
         before is not None
