@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import shlex
 from datetime import UTC, datetime
-from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from mcp_server.config import Settings
 from mcp_server.costs import DailyBudget, priced
 from mcp_server.feed import table
 from mcp_server.timeseries import WINDOWS, buckets
+from mcp_server.versions import Versions
 from mcp_server.wiring import ProxyRuntime, ReviewRuntime
 from proxy.ledger import by_period as ledger_by_period
 
@@ -105,6 +105,7 @@ def dashboard_router(
     budget: DailyBudget | None = None,
 ) -> APIRouter:
     router = APIRouter()
+    running = Versions()  # made at daemon start: what this process runs
 
     @router.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page(request: Request) -> HTMLResponse:
@@ -154,13 +155,12 @@ def dashboard_router(
 
     @router.get("/api/versions")
     async def versions() -> dict[str, Any]:
-        cloud, local = await asyncio.gather(
-            _upstream_version(proxy.service.cloud.settings.base_url),
-            _upstream_version(proxy.service.local.settings.base_url),
-        )
+        servers = [*proxy.service.clouds.members, *proxy.service.locals.members]
+        reported = await asyncio.gather(*(_upstream_version(u.settings.base_url) for u in servers))
         return {
-            "brainrouter": package_version("brainrouter"),
-            "upstreams": {"cloud": cloud, "local": local},
+            "brainrouter": running.running["brainrouter"],
+            "components": running.report(),
+            "upstreams": {u.label: v for u, v in zip(servers, reported, strict=True)},
         }
 
     def _require_token(request: Request) -> None:

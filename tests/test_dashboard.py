@@ -75,7 +75,10 @@ def test_dashboard_data(daemon: Daemon) -> None:
     assert "Newest request" in page and "Restart fake-service" in page
     library = httpx.get(f"{daemon.url}/static/uplot/uPlot.iife.min.js")
     assert library.status_code == 200 and "uPlot" in library.text  # shipped, no CDN
-    assert httpx.get(f"{daemon.url}/api/versions").json()["brainrouter"]
+    versions = httpx.get(f"{daemon.url}/api/versions").json()
+    assert versions["brainrouter"] == versions["components"]["brainrouter"]["installed"]
+    assert versions["components"]["brainrouter"]["action"] is None
+    assert set(versions["upstreams"]) == {"cloud", "local"}
 
 
 def test_ops_need_the_admin_token_and_run_only_configured_commands(daemon: Daemon) -> None:
