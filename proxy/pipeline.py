@@ -199,7 +199,9 @@ class ProxyService:
         )
         # the review's own requests are no harness's scenario
         scenario = (
-            scenarios.detect(body, chat_view, self.settings.scenarios) if not internal else None
+            scenarios.detect(body, chat_view, self.settings.scenarios, headers)
+            if not internal
+            else None
         )
         trace.set(scenario=scenario[0] if scenario else None)
         try:

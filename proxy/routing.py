@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 from proxy import strategy
 from proxy.escalations import Escalations
 from proxy.settings import AutoRuleSettings, ProxySettings
+from proxy.tasks import TaskRoutes
 
 Route = Literal["cloud", "local"]
 MODES = ("auto", "local", "cloud")
@@ -141,8 +142,11 @@ class Router:
         first_byte_ms: Callable[[Route], float | None] = lambda route: None,
         able: Callable[[Route], bool] | None = None,
         over_budget: Callable[[], str | None] = lambda: None,
+        tasks: TaskRoutes | None = None,
     ) -> None:
         self.settings = settings
+        # The route each task was given, for its continuations (scenarios.continuation: same).
+        self.tasks = tasks or TaskRoutes(ttl_s=settings.scenarios.continuation_ttl_s)
         self.classifier = classifier
         self._local_models = local_models
         # Projects the review loop moved to the cloud (review-driven escalation).
@@ -173,7 +177,12 @@ class Router:
         return model in named
 
     async def _by_scenario(
-        self, scenario: tuple[str, str] | None, mode: str | None, requested: str
+        self,
+        scenario: tuple[str, str] | None,
+        mode: str | None,
+        requested: str,
+        features: Features,
+        project_dir: str | None,
     ) -> tuple[Route, str, str] | None:
         """(route, model, why) where config routes this kind of request; None to decide as
         usual. Only `auto` and model names not routed in config: `local`, `cloud` and
@@ -185,6 +194,8 @@ class Router:
         target = getattr(self.settings.scenarios, scenario[0], None)
         if not target:
             return None
+        if target == "same":
+            return self._continued(features, mode, project_dir)
         if target in ("local", "cloud"):
             route: Route = "local" if target == "local" else "cloud"
             if not self._available(route):
@@ -203,9 +214,11 @@ class Router:
     ) -> Decision:
         started = time.perf_counter()
         mode = parse_mode(requested)
-        routed = await self._by_scenario(scenario, mode, requested)
+        routed = await self._by_scenario(scenario, mode, requested, features, project_dir)
         if routed is not None:
             route, model, because = routed
+            if scenario is not None and scenario[0] != "background":  # the harness's small talk
+                self.tasks.remember(features.conversation_key, route, because)
             return Decision(
                 mode or "model", route, model, because, None, (time.perf_counter() - started) * 1000
             )
@@ -248,6 +261,8 @@ class Router:
                 route = other
             if project_dir is not None:
                 self.escalations.saw(project_dir, route)
+            if scenario is None or scenario[0] != "background":
+                self.tasks.remember(features.conversation_key, route, reason)
         else:
             route, reason = (
                 ("cloud", "model=cloud") if mode == "cloud" else ("local", "model=local")
@@ -261,6 +276,23 @@ class Router:
             reason,
             score,
             (time.perf_counter() - started) * 1000,
+        )
+
+    def _continued(
+        self, features: Features, mode: str | None, project_dir: str | None
+    ) -> tuple[Route, str, str] | None:
+        """A continuation's task route, while that route can serve and no escalation moved
+        the task to the cloud since."""
+        known = self.tasks.of(features.conversation_key)
+        if known is None or not self._able(known[0].route):
+            return None
+        route = known[0].route
+        if route == "local" and mode == "auto" and self.escalations.reason_for(project_dir):
+            return None
+        return (
+            route,
+            self._model_for(route),
+            f"continues its task's {route} route ({known[0].reason})",
         )
 
     def local_instead(self, decision: Decision, why: str) -> Decision:
@@ -294,7 +326,9 @@ def conversation_key(
     else the first thing its user wrote (not a boilerplate message every session starts with)."""
     session = headers.get("x-claude-code-session-id") or body.get("prompt_cache_key")
     if session:
-        return f"session:{session}"
+        # A subagent shares its parent's session id; its task is its own.
+        agent = headers.get("x-claude-code-agent-id")
+        return f"session:{session}" + (f"/agent:{agent}" if agent else "")
     for message in chat.get("messages") or []:
         if message.get("role") == "user" and (words := _own_words(message.get("content"))):
             return "first:" + hashlib.blake2b(words.encode(), digest_size=12).hexdigest()

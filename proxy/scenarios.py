@@ -6,12 +6,18 @@
 - `images`: a request that carries an image;
 - `long_context`: a request whose text is over `long_context_tokens` (about 4 characters a
   token);
+- `continuation`: a tool's result going back to the model that called it (the last message,
+  past system text, is a tool result): the rest of a task already routed;
+- `subagent`: a subagent's turn (Claude Code's Agent tool: its requests carry
+  `x-claude-code-agent-id` and `cc_is_subagent=true` in the billing line of the system prompt);
 - `thinking`: extended thinking asked for (Anthropic `thinking.type: enabled`, Responses
   `reasoning.effort` high or xhigh);
 - `main`: anything else.
 
-Pure: a request body and its chat form in, the scenario and why out. The first that matches
-in the order above wins."""
+Pure: a request body, its chat form and headers in, the scenario and why out. The first that
+matches in the order above wins: a continuation that carries an image, or outgrows the
+context, is routed as such; a subagent's own continuations follow its first request (the
+task key holds the agent's id); Claude Code asks for thinking on every turn."""
 
 from __future__ import annotations
 
@@ -21,7 +27,10 @@ from typing import Any, Literal
 from proxy.settings import ScenarioSettings
 from proxy.translate.chat import text_of
 
-Scenario = Literal["background", "images", "long_context", "thinking", "main"]
+Scenario = Literal[
+    "background", "images", "long_context", "continuation", "subagent", "thinking", "main"
+]
+SUBAGENT_HEADER = "x-claude-code-agent-id"
 CHARS_PER_TOKEN = 4
 
 
@@ -51,6 +60,25 @@ def _text_chars(chat: dict[str, Any]) -> int:
     return total
 
 
+def _subagent(chat: dict[str, Any], headers: dict[str, str]) -> str | None:
+    if agent := headers.get(SUBAGENT_HEADER):
+        return f"Claude Code subagent {agent[:40]}"
+    for message in chat.get("messages") or []:
+        if not isinstance(message, dict) or message.get("role") != "system":
+            break  # the billing line is in the leading system text
+        if "cc_is_subagent=true" in text_of(message.get("content"))[:2000]:
+            return "Claude Code subagent"
+    return None
+
+
+def _continues(chat: dict[str, Any]) -> bool:
+    for message in reversed(chat.get("messages") or []):
+        role = message.get("role") if isinstance(message, dict) else None
+        if role not in ("system", "developer"):
+            return role == "tool"
+    return False
+
+
 def _thinking(body: dict[str, Any]) -> str | None:
     thinking = body.get("thinking")
     if isinstance(thinking, dict) and thinking.get("type") == "enabled":
@@ -62,7 +90,10 @@ def _thinking(body: dict[str, Any]) -> str | None:
 
 
 def detect(
-    body: dict[str, Any], chat: dict[str, Any], settings: ScenarioSettings
+    body: dict[str, Any],
+    chat: dict[str, Any],
+    settings: ScenarioSettings,
+    headers: dict[str, str] | None = None,
 ) -> tuple[Scenario, str]:
     model = str(body.get("model") or "")
     long_context_tokens = settings.long_context_tokens
@@ -74,6 +105,10 @@ def detect(
     tokens = _text_chars(chat) // CHARS_PER_TOKEN
     if tokens > long_context_tokens:
         return "long_context", f"about {tokens} tokens > {long_context_tokens}"
+    if _continues(chat):
+        return "continuation", "a tool result for the model that called the tool"
+    if (who := _subagent(chat, headers or {})) is not None:
+        return "subagent", who
     if (why := _thinking(body)) is not None:
         return "thinking", why
     return "main", "main turn"

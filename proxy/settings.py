@@ -206,7 +206,7 @@ class ModelSettings(BaseModel):
 
 class ScenarioSettings(BaseModel):
     """Where each kind of request goes (proxy/scenarios.py): local, cloud, a model name, or
-    unset (the request's own model decides, `auto` included)."""
+    unset (the request's own model decides, `auto` included); `continuation` also `same`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -215,12 +215,29 @@ class ScenarioSettings(BaseModel):
     )
     images: str | None = None
     long_context: str | None = None
+    continuation: str | None = Field(
+        default="same",
+        description="A tool result going back: `same` keeps the route its task was given",
+    )
+    subagent: str | None = None
     thinking: str | None = None
+    continuation_ttl_s: float = Field(
+        default=3600.0, gt=0, description="How long a task's route is kept for its continuations"
+    )
     background_models: list[str] = Field(
         default_factory=lambda: ["*haiku*"],
         description="Model names (globs) harnesses use for background requests",
     )
     long_context_tokens: int = Field(default=60_000, ge=1)
+
+    @model_validator(mode="after")
+    def _same_only_for_continuations(self) -> ScenarioSettings:
+        for name in ("background", "images", "long_context", "subagent", "thinking"):
+            if getattr(self, name) == "same":
+                raise ValueError(
+                    f"scenarios.{name}: `same` is only for continuation (a task's own route)"
+                )
+        return self
 
 
 class BudgetSettings(BaseModel):

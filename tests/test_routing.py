@@ -76,6 +76,30 @@ async def test_rule_based_auto_decision() -> None:
     assert chatty.route == "cloud"
 
 
+async def test_a_local_task_escalated_by_review_leaves_local_on_its_next_continuation() -> None:
+    settings = ProxySettings.model_validate(
+        {
+            "cloud": {"base_url": "http://c/v1", "model": "big"},
+            "local": {"base_url": "http://l/v1", "model": "small"},
+            "auto": {"cloud_min_chars": 100},
+        }
+    )
+    router = Router(settings, RuleClassifier(settings.auto), _no_models)
+    task = Features(latest_user_text="fix the typo", conversation_key="session:t")
+    first = await router.decide("auto", task, "/work/p")
+    assert first.route == "local"
+    continuation = ("continuation", "a tool result")
+    same = await router.decide("auto", task, "/work/p", continuation)
+    assert same.route == "local" and "continues its task's local route" in same.reason
+    router.escalations.escalate("/work/p", "rejected twice")
+    moved = await router.decide("auto", task, "/work/p", continuation)
+    assert moved.route == "cloud" and moved.reason.startswith("escalated: rejected twice")
+    # The task's route is the cloud now: its continuations stay there once escalation ends
+    # (approval); the user's next request is decided anew.
+    router.escalations.clear("/work/p")
+    assert (await router.decide("auto", task, "/work/p", continuation)).route == "cloud"
+
+
 async def test_missing_upstreams_are_clear_errors() -> None:
     settings = ProxySettings.model_validate({"local": {"base_url": "http://l/v1"}})
     router = Router(settings, RuleClassifier(settings.auto), _no_models)

@@ -19,9 +19,23 @@ from tests.fake_llm import FakeLLM
 FIXTURES = Path(__file__).with_name("fixtures")
 
 
-def _detect(body: dict[str, Any], protocol: str = "openai", **settings: Any) -> str:
+def _call(call_id: str) -> dict[str, Any]:
+    return {"id": call_id, "type": "function", "function": {"name": "bash", "arguments": "{}"}}
+
+
+def _detect(
+    body: dict[str, Any],
+    protocol: str = "openai",
+    headers: dict[str, str] | None = None,
+    **settings: Any,
+) -> str:
     chat, _names = FORMATS[protocol].request_to_chat(body)  # type: ignore[index]
-    return detect(body, chat, ScenarioSettings(**settings))[0]
+    return detect(body, chat, ScenarioSettings(**settings), headers)[0]
+
+
+def _recorded(name: str) -> dict[str, Any]:
+    """A request Claude Code 2.1 sent (tests/fixtures): path, headers, body."""
+    return dict(json.loads((FIXTURES / f"claude-code-{name}.json").read_text()))
 
 
 def _chat(text: str, **extra: Any) -> dict[str, Any]:
@@ -48,6 +62,33 @@ def test_what_each_request_is() -> None:
     assert _detect(recorded, "anthropic") == "main"  # Claude Code's adaptive thinking is normal
 
 
+def test_recorded_subagent_and_continuation_requests() -> None:
+    # Claude Code's Agent tool: the subagent's request names its agent in a header and in the
+    # billing line of its system prompt (either is enough).
+    sub = _recorded("subagent-request")
+    assert _detect(sub["body"], "anthropic", sub["headers"]) == "subagent"
+    assert _detect(sub["body"], "anthropic") == "subagent"
+    # The parent getting the Agent tool's result back: a continuation.
+    more = _recorded("continuation-request")
+    assert _detect(more["body"], "anthropic", more["headers"]) == "continuation"
+    tool_loop = {
+        "model": "auto",
+        "messages": [
+            {"role": "user", "content": "fix it"},
+            {"role": "assistant", "tool_calls": [_call("c1")]},
+            {"role": "tool", "tool_call_id": "c1", "content": "ok"},
+        ],
+    }
+    assert _detect(tool_loop) == "continuation"
+    tool_loop["messages"].append({"role": "user", "content": "and now this"})
+    assert _detect(tool_loop) == "main"  # the user spoke again: a new decision
+
+
+def test_same_is_only_for_continuations() -> None:
+    with pytest.raises(ValueError, match="scenarios.images: `same` is only for continuation"):
+        ScenarioSettings(images="same")
+
+
 @pytest.fixture
 def daemon(tmp_path: Path, cloud: FakeLLM, local: FakeLLM) -> Daemon:
     env = {
@@ -59,6 +100,7 @@ def daemon(tmp_path: Path, cloud: FakeLLM, local: FakeLLM) -> Daemon:
         "BRAINROUTER_PROXY__LOCAL__MODEL": "small-model",
         "BRAINROUTER_PROXY__CLASSIFIER__THRESHOLD": "1.0",  # auto alone would go local
         "BRAINROUTER_PROXY__SCENARIOS__IMAGES": "cloud",
+        "BRAINROUTER_PROXY__SCENARIOS__SUBAGENT": "local",
     }
     return Daemon(env, tmp_path / "d.log")
 
@@ -88,6 +130,70 @@ def test_config_routes_each_kind(daemon: Daemon) -> None:
         assert event["upstream"] == "local" and event["scenario"] == "main"
         counts = httpx.get(f"{d.url}/api/dashboard").json()["totals"]["by_scenario"]
         assert counts == {"background": 1, "images": 2, "main": 1}
+    finally:
+        d.stop()
+
+
+def _continued(body: dict[str, Any], call_id: str) -> dict[str, Any]:
+    """`body` (Messages) after the model called a tool and got its result."""
+    use = {"type": "tool_use", "id": call_id, "name": "Read", "input": {"file_path": "a.py"}}
+    result = {"type": "tool_result", "tool_use_id": call_id, "content": "print(1)"}
+    return {
+        **body,
+        "messages": [
+            *body["messages"],
+            {"role": "assistant", "content": [use]},
+            {"role": "user", "content": [result]},
+        ],
+    }
+
+
+def test_continuations_keep_their_task_route_and_subagents_are_routed_apart(
+    daemon: Daemon,
+) -> None:
+    d = daemon.start()
+    try:
+        chat = f"{d.url}/v1/chat/completions"
+        image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+        first = _chat([{"type": "text", "text": "what is wrong here"}, image])  # type: ignore[arg-type]
+        task = {"x-claude-code-session-id": "task-1"}
+        httpx.post(chat, json=first, headers=task)
+        assert _last_event(d)["upstream"] == "cloud"  # scenario images → cloud
+        more = {
+            **_chat("what is wrong here"),
+            "messages": [
+                {"role": "user", "content": "what is wrong here"},
+                {"role": "assistant", "tool_calls": [_call("c1")]},
+                {"role": "tool", "tool_call_id": "c1", "content": "ok"},
+            ],
+        }
+        httpx.post(chat, json=more, headers=task)
+        event = _last_event(d)
+        assert (event["upstream"], event["scenario"]) == ("cloud", "continuation")
+        assert "continues its task's cloud route (scenario images" in event["reason"]
+        # Another task's continuation has no route yet: auto decides (local here).
+        httpx.post(chat, json=more, headers={"x-claude-code-session-id": "task-2"})
+        assert _last_event(d)["upstream"] == "local"
+
+        # Claude Code's Agent tool, as recorded: the subagent goes where config says ...
+        messages = f"{d.url}/v1/messages"
+        sub = _recorded("subagent-request")
+        headers = {k: v for k, v in sub["headers"].items() if k.startswith(("x-", "anthropic"))}
+        assert httpx.post(messages, json=sub["body"], headers=headers).status_code == 200
+        event = _last_event(d)
+        assert (event["upstream"], event["scenario"]) == ("local", "subagent")
+        # ... its own tool loop stays with it ...
+        httpx.post(messages, json=_continued(sub["body"], "toolu_9"), headers=headers)
+        event = _last_event(d)
+        assert (event["upstream"], event["scenario"]) == ("local", "continuation")
+        assert "continues its task's local route (scenario subagent" in event["reason"]
+        # ... and the parent's next request (its own task) is not moved by it.
+        parent = _recorded("continuation-request")
+        parent_headers = {k: v for k, v in parent["headers"].items() if k.startswith("x-")}
+        httpx.post(messages, json=parent["body"], headers=parent_headers)
+        event = _last_event(d)
+        assert (event["upstream"], event["scenario"]) == ("cloud", "continuation")
+        assert "continues" not in event["reason"]  # claude-sonnet-5: a model the cloud serves
     finally:
         d.stop()
 
