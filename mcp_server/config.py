@@ -16,6 +16,7 @@ from platformdirs import user_config_path, user_data_path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from mcp_server.bridge.settings import BridgeSettings
 from proxy.settings import ProxySettings
 from review.settings import ReviewSettings
 
@@ -150,6 +151,7 @@ class Settings(BaseSettings):
     proxy: ProxySettings = Field(default_factory=ProxySettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
+    bridge: BridgeSettings = Field(default_factory=BridgeSettings)
 
     @field_validator("log_level")
     @classmethod

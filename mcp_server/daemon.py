@@ -86,6 +86,11 @@ def build_app(settings: Settings) -> FastAPI:
     reviewers = ProxyReviewers(proxy.service, settings, proxy.embedded_local)
     runtime.reviewers = reviewers
     runtime.route_hooks = proxy.escalations
+    bridge = None
+    if settings.bridge.enabled:  # chats drive an agent (bridge:); off unless a platform is on
+        from mcp_server.bridge.service import BridgeService
+
+        bridge = BridgeService(settings, store, runtime, proxy)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,8 +105,12 @@ def build_app(settings: Settings) -> FastAPI:
             proxy.escalations.escalate(project, why)  # still in force after a restart
         await proxy.start()
         budget.start(await proxy.events.ledger(ledger_periods()["today"]))
+        if bridge is not None:
+            await bridge.start()
         async with mcp_app.lifespan(app):
             yield
+        if bridge is not None:
+            await bridge.aclose()
         await proxy.aclose()
         interrupted = await runtime.shutdown()
         if interrupted:
@@ -111,6 +120,7 @@ def build_app(settings: Settings) -> FastAPI:
     app.state.runtime = runtime
     app.state.peers = peers
     app.state.proxy = proxy
+    app.state.bridge = bridge
     server = settings.server
     if not is_loopback(server.host):
         app.add_middleware(RequireToken, token=admin_token)
@@ -145,6 +155,13 @@ def build_app(settings: Settings) -> FastAPI:
             for e in exc.errors()
         ]
         return JSONResponse({"detail": problems}, status_code=422)
+
+    @app.get("/api/bridge-status")
+    async def bridge_status() -> dict[str, Any]:
+        """Each chat platform's connection (never its token or endpoint)."""
+        if bridge is None:
+            return {"agent": None, "platforms": {}}
+        return bridge.status()
 
     @app.get("/metrics")
     async def metrics() -> Response:

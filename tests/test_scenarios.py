@@ -71,7 +71,7 @@ def test_recorded_subagent_and_continuation_requests() -> None:
     # The parent getting the Agent tool's result back: a continuation.
     more = _recorded("continuation-request")
     assert _detect(more["body"], "anthropic", more["headers"]) == "continuation"
-    tool_loop = {
+    tool_loop: dict[str, Any] = {
         "model": "auto",
         "messages": [
             {"role": "user", "content": "fix it"},
@@ -85,7 +85,7 @@ def test_recorded_subagent_and_continuation_requests() -> None:
 
 
 def test_same_is_only_for_continuations() -> None:
-    with pytest.raises(ValueError, match="scenarios.images: `same` is only for continuation"):
+    with pytest.raises(ValueError, match=r"scenarios\.images: `same` is only for continuation"):
         ScenarioSettings(images="same")
 
 

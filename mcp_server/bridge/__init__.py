@@ -1,0 +1,1 @@
+"""Chat bridges: Discord and Signal conversations drive a coding agent through brainrouter."""

@@ -1,0 +1,249 @@
+"""The chat bridges in the real daemon: a fake signal-cli and a fake Discord (which the real
+discord.py connects to) deliver messages; a fake agent CLI stands in for `claude -p`. Every
+command, the allowlists, the folder sandbox, one task at a time, reset, restart persistence
+and reconnects, as a chat user meets them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.daemon import Daemon
+from tests.fake_discord import FakeDiscord
+from tests.fake_llm import FakeLLM
+from tests.fake_signal import FakeSignal
+
+ME = "+15551230001"
+STRANGER = "+15559999999"
+DISCORD_ME = "300000000000000001"
+CHANNEL = "400000000000000001"
+
+
+@pytest.fixture
+def signal_cli() -> Iterator[FakeSignal]:
+    fake = FakeSignal().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def discord() -> Iterator[FakeDiscord]:
+    fake = FakeDiscord().start()
+    yield fake
+    fake.stop()
+
+
+def _agent(tmp_path: Path) -> Path:
+    """The fake agent as an executable, as `bridge.agent_path` names one."""
+    script = tmp_path / "fake-claude"
+    agent = Path(__file__).with_name("fake_agent.py")
+    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{agent}" "$@"\n')
+    script.chmod(0o755)
+    return script
+
+
+def _bridge_env(
+    tmp_path: Path, signal_cli: FakeSignal, discord: FakeDiscord | None, local: FakeLLM
+) -> dict[str, str]:
+    root = tmp_path / "work"
+    (root / "app").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "secret").mkdir(exist_ok=True)
+    env = {
+        "BRAINROUTER_DATABASE_URL": f"sqlite:///{tmp_path / 'bridge.db'}",
+        "BRAINROUTER_PROXY__MODEL__ENABLED": "false",
+        "BRAINROUTER_PROXY__LOCAL__BASE_URL": local.base_url,
+        "BRAINROUTER_PROXY__LOCAL__MODEL": "small-model",
+        "BRAINROUTER_BRIDGE__AGENT_PATH": str(_agent(tmp_path)),
+        "BRAINROUTER_BRIDGE__ROOT": str(root),
+        "BRAINROUTER_BRIDGE__SIGNAL__ENABLED": "true",
+        "BRAINROUTER_BRIDGE__SIGNAL__URL": signal_cli.url,
+        "BRAINROUTER_BRIDGE__SIGNAL__ALLOWED_NUMBERS": json.dumps([ME]),
+        "BRAINROUTER_BRIDGE__SIGNAL__CHUNK_CHARS": "1000",
+        "FAKE_AGENT_LOG": str(tmp_path / "agent.log"),
+    }
+    if discord is not None:
+        env |= {
+            "BRAINROUTER_BRIDGE__DISCORD__ENABLED": "true",
+            "BRAINROUTER_BRIDGE__DISCORD__API_BASE": discord.api_base,
+            "BRAINROUTER_BRIDGE__DISCORD__GATEWAY_URL": discord.gateway_url,
+            "BRAINROUTER_BRIDGE__DISCORD__ALLOWED_USERS": json.dumps([DISCORD_ME]),
+            "BRAINROUTER_DISCORD_TOKEN": discord.token,
+        }
+    return env
+
+
+def _agent_runs(tmp_path: Path) -> list[dict[str, object]]:
+    log = tmp_path / "agent.log"
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def _ask(signal_cli: FakeSignal, text: str, replies: int = 1) -> str:
+    """Send `text` as ME; wait for `replies` more messages back; the newest."""
+    before = len(signal_cli.sent(ME))
+    signal_cli.say(ME, text)
+    signal_cli.wait_for(lambda: len(signal_cli.sent(ME)) >= before + replies)
+    return signal_cli.sent(ME)[-1]
+
+
+def test_signal_commands_tasks_and_restart(
+    tmp_path: Path, signal_cli: FakeSignal, local: FakeLLM
+) -> None:
+    env = _bridge_env(tmp_path, signal_cli, None, local)
+    daemon = Daemon(env, tmp_path / "d.log").start()
+    try:
+        signal_cli.wait_for(lambda: signal_cli.listening() == 1)
+        status = httpx.get(f"{daemon.url}/api/bridge-status").json()
+        assert status["platforms"]["signal"]["state"] == "connected"
+        assert status["platforms"]["discord"]["state"] == "off"
+        assert signal_cli.url not in json.dumps(status)  # endpoints stay out of the dashboard
+
+        # Strangers are ignored (logged once), and nothing runs for them.
+        signal_cli.say(STRANGER, "rm -rf ~")
+        signal_cli.say(STRANGER, "!br ping")
+        assert _ask(signal_cli, "!br ping") == "pong"
+        assert signal_cli.sent(STRANGER) == [] and _agent_runs(tmp_path) == []
+        assert daemon.log().count(f"ignored signal sender {STRANGER}") == 1
+
+        assert "`!br ls`" in _ask(signal_cli, "!br help")
+        assert "`!br ls`" in _ask(signal_cli, "!br frobnicate")  # unknown: help, nothing run
+        assert _ask(signal_cli, "!br status").startswith("route: auto · folder: ~ · agent: claude")
+        assert (
+            _ask(signal_cli, "!br list")
+            == "routes: auto, local, cloud\nlocal models: fake-local-1, fake-local-2"
+        )
+        assert _ask(signal_cli, "!br ls") == "~:\napp/"
+        assert _ask(signal_cli, "!br mkdir notes") == "made ~/notes"
+        assert _ask(signal_cli, "!br mkdir ../escape").startswith("refused:")
+        assert (
+            _ask(signal_cli, "!br cd ../secret")
+            == "refused: ../secret is outside the bridge's root"
+        )
+        assert _ask(signal_cli, "!br cd /etc") == "refused: /etc is outside the bridge's root"
+        assert _ask(signal_cli, "!br cd nowhere") == "refused: nowhere is not a folder"
+        assert _ask(signal_cli, "!br cd app") == "folder: ~/app"
+        assert _ask(signal_cli, "!br ..") == "folder: ~"
+        assert _ask(signal_cli, "!br ..") == "refused: already at the bridge's root"
+        assert _ask(signal_cli, "!br cd notes") == "folder: ~/notes"
+        assert _ask(signal_cli, "!br local") == "route: local"
+        assert _ask(signal_cli, "!br review") == "review mode: auto"
+        assert _ask(signal_cli, "!br review cloud") == "review mode: cloud (for every review)"
+        assert _ask(signal_cli, "!br review") == "review mode: cloud"
+
+        # A task: run in the session's folder, on its route, pointed at the daemon.
+        answer = _ask(signal_cli, "add a README")
+        root = tmp_path / "work"
+        assert answer == f"did: add a README | model=local | cwd={root / 'notes'} | resumed=None"
+        run = _agent_runs(tmp_path)[-1]
+        assert run["base_url"] == daemon.url
+        assert "--mcp-config" in run["argv"]  # type: ignore[operator]
+        assert signal_cli.typing_to(ME) >= 1
+        # The next message resumes the agent's conversation; a one-off model leaves the route.
+        first_session = _agent_runs(tmp_path)[-1]
+        assert "resumed=None" not in _ask(signal_cli, "!br model big-model and a licence")
+        assert "model=big-model" in signal_cli.sent(ME)[-1]
+        assert _ask(signal_cli, "!br status").startswith("route: local · folder: ~/notes")
+        assert first_session
+
+        # Long answers come in several messages, each within the limit, code blocks intact.
+        signal_cli.say(ME, "code")
+        signal_cli.wait_for(lambda: signal_cli.sent(ME)[-1].endswith("Done."))
+        parts = signal_cli.sent(ME)[-6:]
+        assert all(len(p) <= 1000 for p in signal_cli.sent(ME))
+        assert all(p.count("```") % 2 == 0 for p in parts)
+        assert _ask(signal_cli, "fail").startswith("the agent failed: claude exited with 1")
+    finally:
+        daemon.stop()
+
+    # A restart keeps each conversation's folder, route and agent conversation.
+    daemon = Daemon(env, tmp_path / "d2.log").start()
+    try:
+        signal_cli.wait_for(lambda: signal_cli.connections == 2)
+        assert _ask(signal_cli, "!br status") == (
+            "route: local · folder: ~/notes · agent: claude (continues conversation) · idle"
+        )
+        assert "resumed=None" not in _ask(signal_cli, "and now?")
+        assert _ask(signal_cli, "!br reset") == "the next message starts a new conversation"
+        assert "resumed=None" in _ask(signal_cli, "start over")
+    finally:
+        daemon.stop()
+
+
+def test_one_task_at_a_time_reset_stops_it_and_a_dropped_stream_reconnects(
+    tmp_path: Path, signal_cli: FakeSignal, local: FakeLLM
+) -> None:
+    daemon = Daemon(_bridge_env(tmp_path, signal_cli, None, local), tmp_path / "d.log").start()
+    try:
+        signal_cli.wait_for(lambda: signal_cli.listening() == 1)
+        signal_cli.say(ME, "sleep 60")
+        signal_cli.wait_for(lambda: len(_agent_runs(tmp_path)) == 1)
+        assert _ask(signal_cli, "another thing").startswith("still working on the previous task")
+        assert "working for" in _ask(signal_cli, "!br status")
+        assert _ask(signal_cli, "!br reset") == (
+            "stopped the running task; the next message starts a new conversation"
+        )
+        assert _ask(signal_cli, "!br status").endswith("idle")
+        assert len(_agent_runs(tmp_path)) == 1  # the refused message never ran
+
+        signal_cli.drop()  # signal-cli restarts: the bridge connects again by itself
+        signal_cli.wait_for(lambda: signal_cli.connections == 2 and signal_cli.listening() == 1)
+        assert _ask(signal_cli, "!br ping") == "pong"
+        status = httpx.get(f"{daemon.url}/api/bridge-status").json()["platforms"]["signal"]
+        assert status["state"] == "connected" and status["retries"] == 1
+    finally:
+        daemon.stop()
+
+
+def test_discord_through_discord_py(
+    tmp_path: Path, signal_cli: FakeSignal, discord: FakeDiscord, local: FakeLLM
+) -> None:
+    daemon = Daemon(_bridge_env(tmp_path, signal_cli, discord, local), tmp_path / "d.log").start()
+    try:
+        discord.wait_for(lambda: discord.connected() == 1)
+        discord.say(CHANNEL, "300000000000000999", "!br ping")  # not allowed: ignored
+        discord.say(CHANNEL, DISCORD_ME, "!br ping")
+        discord.wait_for(lambda: discord.texts(CHANNEL) == ["pong"])
+        discord.say(CHANNEL, DISCORD_ME, "long 60")
+        discord.wait_for(lambda: len(discord.texts(CHANNEL)) > 2)
+        discord.wait_for(lambda: "line 59" in discord.texts(CHANNEL)[-1])
+        replies = discord.texts(CHANNEL)[1:]
+        assert all(len(r) <= 1900 for r in replies) and len(replies) == 3
+        assert CHANNEL in discord.typing
+        # no pings from an agent's answer
+        assert all(m["allowed_mentions"] == {"parse": []} for m in discord.sent)
+
+        discord.drop()  # the gateway closes: discord.py resumes
+        discord.wait_for(lambda: discord.resumes == 1 and discord.connected() == 1)
+        discord.say(CHANNEL, DISCORD_ME, "!br status")
+        discord.wait_for(lambda: discord.texts(CHANNEL)[-1].startswith("route: auto"))
+        status = httpx.get(f"{daemon.url}/api/bridge-status").json()["platforms"]["discord"]
+        assert status["state"] == "connected"
+        assert discord.token not in daemon.log()
+    finally:
+        daemon.stop()
+
+
+def test_a_wrong_discord_token_is_retried_and_shown_without_the_token(
+    tmp_path: Path, signal_cli: FakeSignal, discord: FakeDiscord, local: FakeLLM
+) -> None:
+    env = _bridge_env(tmp_path, signal_cli, discord, local)
+    env["BRAINROUTER_DISCORD_TOKEN"] = "wrong-token-123"
+    daemon = Daemon(env, tmp_path / "d.log").start()
+    try:
+        signal_cli.wait_for(lambda: signal_cli.listening() == 1)
+        assert _ask(signal_cli, "!br ping") == "pong"  # the other platform is unaffected
+
+        def retrying() -> bool:
+            status = httpx.get(f"{daemon.url}/api/bridge-status").json()["platforms"]["discord"]
+            return bool(status["state"] == "retrying" and status["last_error"])
+
+        signal_cli.wait_for(retrying)
+        shown = httpx.get(f"{daemon.url}/api/bridge-status").text
+        assert "LoginFailure" in shown and "wrong-token-123" not in shown
+        assert "wrong-token-123" not in daemon.log()
+    finally:
+        daemon.stop()
