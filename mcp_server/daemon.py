@@ -144,7 +144,11 @@ def build_app(settings: Settings) -> FastAPI:
         )
     )
     app.include_router(review_config_router(runtime.service))
-    app.include_router(dashboard_router(settings, runtime, proxy, admin_token, budget))
+    app.include_router(
+        dashboard_router(
+            settings, runtime, proxy, admin_token, budget, bridge.status if bridge else None
+        )
+    )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import shlex
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,7 @@ def dashboard_router(
     proxy: ProxyRuntime,
     token: str,
     budget: DailyBudget | None = None,
+    bridge_status: Callable[[], dict[str, Any]] | None = None,
 ) -> APIRouter:
     router = APIRouter()
     running = Versions()  # made at daemon start: what this process runs
@@ -143,6 +145,7 @@ def dashboard_router(
             "health": proxy.service.health(),
             "review_config": {"mode": mode[0], "local_model": mode[1]},
             "local_models": models,
+            "bridge": bridge_status() if bridge_status is not None else None,
         }
 
     @router.get("/api/timeseries")

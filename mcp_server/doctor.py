@@ -105,8 +105,16 @@ def run_checks(config: Path | None, echo: Echo) -> int:
     try:
         httpx.get(f"{url}/health", timeout=2).raise_for_status()
         ok(f"running at {url}")
+        running = True
     except httpx.HTTPError:
         bad(f"no daemon at {url}", "run `brainrouter serve`, or `brainrouter service install`")
+        running = False
+
+    if settings.bridge.enabled:
+        echo("chat bridges")
+        from mcp_server.bridge.doctor import check_bridges
+
+        problems += check_bridges(settings.bridge, url if running else None, ok, bad)
 
     echo("harnesses")
     from mcp_server.install.harnesses import EDITS, NAME, Context

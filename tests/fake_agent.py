@@ -25,6 +25,16 @@ def main() -> int:
             log.write(json.dumps(record) + "\n")
     if task.startswith("sleep "):
         time.sleep(float(task.split()[1]))
+    if task == "review":  # as an agent does at the end of its work: ask brainrouter's review
+        import httpx
+
+        body = {"taskId": "bridge-task", "summary": "Added divide().", "cwd": os.getcwd()}
+        url = f"{os.environ['ANTHROPIC_BASE_URL']}/review/api/request"
+        done = httpx.post(url, json=body, timeout=60).json()
+        print(
+            json.dumps({"type": "result", "result": f"asked: {done['status']}", "session_id": "r"})
+        )
+        return 0
     if task == "fail":
         print("the model is unreachable", file=sys.stderr)
         return 1

@@ -6,6 +6,7 @@ and reconnects, as a chat user meets them."""
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,15 +14,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.daemon import Daemon
+from tests.conftest import make_repo
+from tests.daemon import BRAINROUTER, Daemon
 from tests.fake_discord import FakeDiscord
-from tests.fake_llm import FakeLLM
+from tests.fake_llm import FakeLLM, approve
 from tests.fake_signal import FakeSignal
 
 ME = "+15551230001"
 STRANGER = "+15559999999"
 DISCORD_ME = "300000000000000001"
 CHANNEL = "400000000000000001"
+GUILD = "500000000000000001"
 
 
 @pytest.fixture
@@ -72,6 +75,8 @@ def _bridge_env(
             "BRAINROUTER_BRIDGE__DISCORD__API_BASE": discord.api_base,
             "BRAINROUTER_BRIDGE__DISCORD__GATEWAY_URL": discord.gateway_url,
             "BRAINROUTER_BRIDGE__DISCORD__ALLOWED_USERS": json.dumps([DISCORD_ME]),
+            "BRAINROUTER_BRIDGE__DISCORD__ALLOWED_GUILDS": json.dumps([GUILD]),
+            "BRAINROUTER_BRIDGE__DISCORD__ALLOWED_CHANNELS": json.dumps([CHANNEL]),
             "BRAINROUTER_DISCORD_TOKEN": discord.token,
         }
     return env
@@ -198,6 +203,46 @@ def test_one_task_at_a_time_reset_stops_it_and_a_dropped_stream_reconnects(
         daemon.stop()
 
 
+def test_the_review_outcome_groups_and_the_time_limit(
+    tmp_path: Path, signal_cli: FakeSignal, local: FakeLLM
+) -> None:
+    env = _bridge_env(tmp_path, signal_cli, None, local)
+    env["BRAINROUTER_BRIDGE__TIMEOUT_S"] = "2"
+    local.default = approve("Division is covered.")  # the reviewer (the local route)
+    env["BRAINROUTER_BRIDGE__SIGNAL__GROUP_IDS"] = json.dumps(["team-group"])
+    project = tmp_path / "work" / "calc"
+    make_repo(project, {"calc.py": "def add(a, b):\n    return a + b\n"})
+    (project / "calc.py").write_text(
+        "def add(a, b):\n    return a + b\n\n\ndef div(a, b):\n    return a / b\n"
+    )
+    daemon = Daemon(env, tmp_path / "d.log").start()
+    try:
+        signal_cli.wait_for(lambda: signal_cli.listening() == 1)
+        assert _ask(signal_cli, "!br cd calc") == "folder: ~/calc"
+        # The agent asked for a review of its work: the answer says how it went, and where.
+        answer = _ask(signal_cli, "review")
+        assert answer.startswith("asked: approved\n\nreview: approved (round 1 of 5) http://")
+        assert "/review/session/" in answer
+
+        # A task past bridge.timeout_s is stopped, and says so.
+        assert (
+            _ask(signal_cli, "sleep 30")
+            == "the agent failed: claude gave no answer within 2 s; stopped"
+        )
+
+        # Groups: an allowed number in an allowed group; never in another group.
+        signal_cli.say(ME, "!br ping", group="other-group")
+        signal_cli.say(ME, "!br ping", group="team-group")
+        signal_cli.wait_for(lambda: signal_cli.sent("group:team-group") == ["pong"])
+        assert signal_cli.sent("group:other-group") == []
+        # A group is its own conversation: its own folder.
+        signal_cli.say(ME, "!br status", group="team-group")
+        signal_cli.wait_for(lambda: len(signal_cli.sent("group:team-group")) == 2)
+        assert signal_cli.sent("group:team-group")[-1].startswith("route: auto · folder: ~ ·")
+    finally:
+        daemon.stop()
+
+
 def test_discord_through_discord_py(
     tmp_path: Path, signal_cli: FakeSignal, discord: FakeDiscord, local: FakeLLM
 ) -> None:
@@ -205,9 +250,12 @@ def test_discord_through_discord_py(
     try:
         discord.wait_for(lambda: discord.connected() == 1)
         discord.say(CHANNEL, "300000000000000999", "!br ping")  # not allowed: ignored
-        discord.say(CHANNEL, DISCORD_ME, "!br ping")
+        discord.say("400000000000000002", DISCORD_ME, "!br ping")  # not an allowed channel
+        discord.say(CHANNEL, DISCORD_ME, "!br ping", guild="500000000000000009")  # other server
+        discord.say(CHANNEL, DISCORD_ME, "!br ping", guild=GUILD)
         discord.wait_for(lambda: discord.texts(CHANNEL) == ["pong"])
-        discord.say(CHANNEL, DISCORD_ME, "long 60")
+        assert discord.texts("400000000000000002") == []
+        discord.say(CHANNEL, DISCORD_ME, "long 60", guild=GUILD)
         discord.wait_for(lambda: len(discord.texts(CHANNEL)) > 2)
         discord.wait_for(lambda: "line 59" in discord.texts(CHANNEL)[-1])
         replies = discord.texts(CHANNEL)[1:]
@@ -218,7 +266,7 @@ def test_discord_through_discord_py(
 
         discord.drop()  # the gateway closes: discord.py resumes
         discord.wait_for(lambda: discord.resumes == 1 and discord.connected() == 1)
-        discord.say(CHANNEL, DISCORD_ME, "!br status")
+        discord.say(CHANNEL, DISCORD_ME, "!br status", guild=GUILD)
         discord.wait_for(lambda: discord.texts(CHANNEL)[-1].startswith("route: auto"))
         status = httpx.get(f"{daemon.url}/api/bridge-status").json()["platforms"]["discord"]
         assert status["state"] == "connected"
@@ -245,5 +293,12 @@ def test_a_wrong_discord_token_is_retried_and_shown_without_the_token(
         shown = httpx.get(f"{daemon.url}/api/bridge-status").text
         assert "LoginFailure" in shown and "wrong-token-123" not in shown
         assert "wrong-token-123" not in daemon.log()
+        doctor = subprocess.run(
+            [BRAINROUTER, "doctor"], env=daemon.env, capture_output=True, text=True, timeout=120
+        )
+        assert doctor.returncode == 1
+        assert "ok    signal: connected" in doctor.stdout
+        assert "FAIL  discord: retrying (LoginFailure" in doctor.stdout
+        assert "wrong-token-123" not in doctor.stdout
     finally:
         daemon.stop()

@@ -100,3 +100,31 @@ def test_the_dashboard_with_real_traffic(
         expect(page.locator("#ops-result")).to_contain_text("restarted fake-service")
     finally:
         again.stop()
+
+
+def test_chat_bridges_show_their_connection(
+    browser: Browser, tmp_path: Path, cloud: FakeLLM, local: FakeLLM
+) -> None:
+    from tests.fake_signal import FakeSignal
+
+    signal_cli = FakeSignal().start()
+    env = {
+        **_env(tmp_path, cloud, local),
+        "BRAINROUTER_BRIDGE__ROOT": str(tmp_path),
+        "BRAINROUTER_BRIDGE__SIGNAL__ENABLED": "true",
+        "BRAINROUTER_BRIDGE__SIGNAL__URL": signal_cli.url,
+        "BRAINROUTER_BRIDGE__DISCORD__ENABLED": "true",  # with no token: it cannot connect
+        "BRAINROUTER_BRIDGE__DISCORD__TOKEN_ENV": "NO_SUCH_TOKEN_VARIABLE",
+    }
+    d = Daemon(env, tmp_path / "d.log").start()
+    try:
+        page = browser.new_page()
+        page.goto(f"{d.url}/")
+        expect(page.locator("#health-signal")).to_contain_text("connected")
+        discord = page.locator("#health-discord")
+        expect(discord).to_contain_text("retrying")
+        expect(discord).to_contain_text("set the bot token in $NO_SUCH_TOKEN_VARIABLE")
+        page.screenshot(path=str(ARTIFACTS / "dashboard-bridges.png"), full_page=True)
+    finally:
+        d.stop()
+        signal_cli.stop()
