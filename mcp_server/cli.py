@@ -103,6 +103,10 @@ def serve(
             raise typer.Exit(2)
         settings = settings.model_copy(update={"log_level": log_level.lower()})
     logging.basicConfig(stream=sys.stderr, level=settings.log_level.upper())
+    # httpx logs every request's URL at info: the daemon's own calls (signal-cli, upstreams)
+    # are not the user's traffic, and their endpoints stay out of the log unless debugging.
+    if settings.log_level != "debug":
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     from mcp_server.admin import TokenError
     from mcp_server.daemon import RemoteBindRefused
     from mcp_server.daemon import serve as run_daemon

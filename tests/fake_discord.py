@@ -77,6 +77,8 @@ class FakeDiscord:
     identifies: int = 0
     resumes: int = 0
     logins: int = 0
+    heartbeats: int = 0
+    heartbeat_interval_ms: int = 250  # Discord says about 41 s; short, so tests see several
 
     def __post_init__(self) -> None:
         self._loop = asyncio.new_event_loop()
@@ -219,7 +221,13 @@ class FakeDiscord:
             return ws
         socket = _Socket(ws, zlib.compressobj() if compress else None)
         await self._send_json(
-            socket, {"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None}
+            socket,
+            {
+                "op": 10,
+                "d": {"heartbeat_interval": self.heartbeat_interval_ms},
+                "s": None,
+                "t": None,
+            },
         )
         async for frame in ws:
             if frame.type != WSMsgType.TEXT:
@@ -227,6 +235,7 @@ class FakeDiscord:
             payload = json.loads(frame.data)
             op = payload.get("op")
             if op == 1:
+                self.heartbeats += 1
                 await self._send_json(socket, {"op": 11, "d": None, "s": None, "t": None})
             elif op == 2:
                 if payload["d"].get("token") != self.token:

@@ -134,6 +134,8 @@ def test_signal_commands_tasks_and_restart(
         assert _ask(signal_cli, "!br ..") == "folder: ~"
         assert _ask(signal_cli, "!br ..") == "refused: already at the bridge's root"
         assert _ask(signal_cli, "!br cd notes") == "folder: ~/notes"
+        assert _ask(signal_cli, "!br qwen3.5-coder") == "route: qwen3.5-coder"
+        assert _ask(signal_cli, "!br auto") == "route: auto"
         assert _ask(signal_cli, "!br local") == "route: local"
         assert _ask(signal_cli, "!br review") == "review mode: auto"
         assert _ask(signal_cli, "!br review cloud") == "review mode: cloud (for every review)"
@@ -161,6 +163,7 @@ def test_signal_commands_tasks_and_restart(
         assert all(len(p) <= 1000 for p in signal_cli.sent(ME))
         assert all(p.count("```") % 2 == 0 for p in parts)
         assert _ask(signal_cli, "fail").startswith("the agent failed: claude exited with 1")
+        assert f"127.0.0.1:{signal_cli.port}" not in daemon.log()  # the endpoint is not logged
     finally:
         daemon.stop()
 
@@ -264,6 +267,7 @@ def test_discord_through_discord_py(
         # no pings from an agent's answer
         assert all(m["allowed_mentions"] == {"parse": []} for m in discord.sent)
 
+        discord.wait_for(lambda: discord.heartbeats >= 2)  # acknowledged: the session stays
         discord.drop()  # the gateway closes: discord.py resumes
         discord.wait_for(lambda: discord.resumes == 1 and discord.connected() == 1)
         discord.say(CHANNEL, DISCORD_ME, "!br status", guild=GUILD)
