@@ -64,6 +64,23 @@ def test_opencode_gets_its_provider_from_the_environment() -> None:
     config = json.loads(call.env["OPENCODE_CONFIG_CONTENT"])
     assert config["provider"]["brainrouter"]["options"]["baseURL"] == f"{PROXY}/v1"
     assert config["mcp"]["brainrouter"]["command"] == MCP
+    resumed = OpenCode().invocation("opencode", "t", "cloud", "ses_1", PROXY, MCP)
+    assert resumed.argv[resumed.argv.index("--session") + 1] == "ses_1"
+
+
+def test_opencode_answers_are_the_text_of_its_last_message() -> None:
+    def text(message: str, words: str) -> str:
+        part = {"type": "text", "messageID": message, "text": words}
+        return json.dumps({"type": "text", "sessionID": "ses_9", "part": part})
+
+    step = json.dumps({"type": "step_start", "sessionID": "ses_9", "part": {"type": "step-start"}})
+    out = "\n".join(
+        [step, text("m1", "Let me look."), text("m2", "It adds "), text("m2", "numbers.")]
+    )
+    answer = OpenCode().answer(out)
+    assert (answer.text, answer.session) == ("It adds numbers.", "ses_9")
+    with pytest.raises(AgentError, match="no answer"):
+        OpenCode().answer(step)
 
 
 async def test_a_missing_cli_is_a_clear_error(tmp_path: Path) -> None:

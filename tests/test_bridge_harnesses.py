@@ -1,4 +1,4 @@
-"""The bridge with the real Claude Code and Codex CLIs (npm, installed by scripts/test) as its
+"""The bridge with the real Claude Code, Codex and opencode CLIs (npm, installed by scripts/test) as its
 agent: a Signal message runs the CLI through the daemon's proxy to a fake model, with
 brainrouter's MCP server on, and the next message resumes the same conversation."""
 
@@ -103,6 +103,38 @@ def test_codex_as_the_agent_resumes_its_thread(tmp_path: Path, signal_cli: FakeS
         assert "Name one prime number." in sent and "And one more?" in sent  # the thread resumed
         tools = json.dumps(local.requests[-1].get("tools", []))
         assert "request_review" in tools  # brainrouter's MCP server, from -c overrides alone
+    finally:
+        daemon.stop()
+        local.stop()
+
+
+def test_opencode_as_the_agent_resumes_its_session(tmp_path: Path, signal_cli: FakeSignal) -> None:
+    opencode = _cli("opencode")
+    local = FakeLLM().start()
+    local.responder = lambda body: Reply(f"opencode answer {len(local.requests)}")
+    root = tmp_path / "work"
+    root.mkdir()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "BRAINROUTER_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}",
+        "BRAINROUTER_PROXY__MODEL__ENABLED": "false",
+        "BRAINROUTER_PROXY__LOCAL__BASE_URL": local.base_url,
+        "BRAINROUTER_PROXY__LOCAL__MODEL": "qwen-coder",
+        "BRAINROUTER_BRIDGE__AGENT": "opencode",
+        "BRAINROUTER_BRIDGE__AGENT_PATH": opencode,
+        "BRAINROUTER_BRIDGE__ROOT": str(root),
+        "BRAINROUTER_BRIDGE__DEFAULT_ROUTE": "local",
+        "BRAINROUTER_BRIDGE__SIGNAL__ENABLED": "true",
+        "BRAINROUTER_BRIDGE__SIGNAL__URL": signal_cli.url,
+        "BRAINROUTER_BRIDGE__SIGNAL__ALLOWED_NUMBERS": json.dumps([ME]),
+    }
+    daemon = Daemon(env, tmp_path / "d.log").start()
+    try:
+        signal_cli.wait_for(lambda: signal_cli.listening() == 1)
+        assert _ask(signal_cli, "Name one prime number.").startswith("opencode answer ")
+        assert _ask(signal_cli, "And one more?").startswith("opencode answer ")
+        sent = json.dumps(local.requests[-1]["messages"])
+        assert "Name one prime number." in sent and "And one more?" in sent  # the session resumed
     finally:
         daemon.stop()
         local.stop()

@@ -132,7 +132,8 @@ class Codex:
 
 
 class OpenCode:
-    """`opencode run`, configured through OPENCODE_CONFIG_CONTENT; its answer is its output."""
+    """`opencode run --format json` (resume: `--session <id>`), configured through
+    OPENCODE_CONFIG_CONTENT; the answer is the text of its last message."""
 
     name = "opencode"
 
@@ -150,16 +151,28 @@ class OpenCode:
             },
             "mcp": {NAME: {"type": "local", "command": mcp, "enabled": True}},
         }
-        argv = [exe, "run", "--model", f"{NAME}/{model}"]
+        argv = [exe, "run", "--format", "json", "--model", f"{NAME}/{model}"]
         if resume:
             argv += ["--session", resume]
         env = {"OPENCODE_CONFIG_CONTENT": json.dumps(config)}
         return Invocation([*argv, "--", task], env)
 
     def answer(self, stdout: str) -> Answer:
-        if not stdout.strip():
-            raise AgentError("opencode printed nothing")
-        return Answer(stdout.strip(), None)
+        session, texts = None, {}  # message id → its text parts, in order
+        for line in stdout.splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(event, dict) or not isinstance(part := event.get("part"), dict):
+                continue
+            if session is None and isinstance(event.get("sessionID"), str):
+                session = event["sessionID"]
+            if event.get("type") == "text" and isinstance(part.get("text"), str):
+                texts.setdefault(str(part.get("messageID")), []).append(part["text"])
+        if not texts:
+            raise AgentError(f"opencode printed no answer: {stdout[-300:]!r}")
+        return Answer("".join(list(texts.values())[-1]).strip(), session)
 
 
 HARNESSES: dict[str, Harness] = {h.name: h for h in (Claude(), Codex(), OpenCode())}
