@@ -158,7 +158,8 @@ class OpenCode:
         return Invocation([*argv, "--", task], env)
 
     def answer(self, stdout: str) -> Answer:
-        session, texts = None, {}  # message id → its text parts, in order
+        session: str | None = None
+        texts: dict[str, list[str]] = {}  # message id → its text parts, in order
         for line in stdout.splitlines():
             try:
                 event = json.loads(line)
