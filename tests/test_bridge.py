@@ -197,6 +197,14 @@ def test_one_task_at_a_time_reset_stops_it_and_a_dropped_stream_reconnects(
         assert _ask(signal_cli, "!br status").endswith("idle")
         assert len(_agent_runs(tmp_path)) == 1  # the refused message never ran
 
+        # What is not a text message from a person is passed over, and the stream stays up.
+        signal_cli.event({}, raw=b"event:receive\ndata:{not json\n\n")
+        signal_cli.event({"sourceNumber": ME, "typingMessage": {"action": "STARTED"}})
+        signal_cli.event({"sourceNumber": ME, "dataMessage": {"message": 42}})
+        signal_cli.event({"sourceNumber": ME, "syncMessage": {"sentMessage": {"message": "x"}}})
+        assert _ask(signal_cli, "!br ping") == "pong"
+        assert signal_cli.connections == 1
+
         signal_cli.drop()  # signal-cli restarts: the bridge connects again by itself
         signal_cli.wait_for(lambda: signal_cli.connections == 2 and signal_cli.listening() == 1)
         assert _ask(signal_cli, "!br ping") == "pong"
