@@ -1,8 +1,10 @@
 """What a request is, read from the wire, so that config can route each kind on its own
 (claude-code-router's scenarios, OneInfer's modality routing):
 
-- `background`: a harness's own small requests, recognised by the model it names (Claude
-  Code's small/fast model for titles, summaries and topic checks: `*haiku*` by default);
+- `background`: a harness's own small requests: the model it names (Claude Code's small/fast
+  model for titles, summaries and topic checks: `*haiku*` by default), or a request without
+  tools from a coding agent whose turns always carry tools (Claude Code's and opencode's
+  session titles, recorded: they name the main model and send no tools);
 - `images`: a request that carries an image;
 - `long_context`: a request whose text is over `long_context_tokens` (about 4 characters a
   token);
@@ -24,6 +26,7 @@ from __future__ import annotations
 import fnmatch
 from typing import Any, Literal
 
+from proxy.harnesses import harness_of
 from proxy.settings import ScenarioSettings
 from proxy.translate.chat import text_of
 
@@ -31,6 +34,9 @@ Scenario = Literal[
     "background", "images", "long_context", "continuation", "subagent", "thinking", "main"
 ]
 SUBAGENT_HEADER = "x-claude-code-agent-id"
+# Coding agents that send their tools with every turn of the agent: a request of theirs
+# without any is one of their own small jobs (a title, a summary).
+_ALWAYS_WITH_TOOLS = frozenset({"claude-code", "codex", "opencode"})
 CHARS_PER_TOKEN = 4
 
 
@@ -100,9 +106,13 @@ def detect(
     patterns = settings.background_models
     if any(fnmatch.fnmatchcase(model.lower(), pattern.lower()) for pattern in patterns):
         return "background", f"model {model} is a harness's background model"
+    tokens = _text_chars(chat) // CHARS_PER_TOKEN
+    harness = harness_of((headers or {}).get("user-agent", ""), headers or {})
+    # (a harness's long tool-less request, a compaction of a long session, is long_context)
+    if harness in _ALWAYS_WITH_TOOLS and not body.get("tools") and tokens <= long_context_tokens:
+        return "background", f"a {harness} request without tools (a title or summary)"
     if _has_image(chat):
         return "images", "the request carries an image"
-    tokens = _text_chars(chat) // CHARS_PER_TOKEN
     if tokens > long_context_tokens:
         return "long_context", f"about {tokens} tokens > {long_context_tokens}"
     if _continues(chat):

@@ -84,6 +84,22 @@ def test_recorded_subagent_and_continuation_requests() -> None:
     assert _detect(tool_loop) == "main"  # the user spoke again: a new decision
 
 
+def test_recorded_title_requests_are_background_though_they_name_the_main_model() -> None:
+    # Claude Code 2.1 (interactive) and opencode 1.18 ask for a session title with the model
+    # of the session and no tools; their agent turns always carry tools.
+    for name, protocol in (("claude-code-title", "anthropic"), ("opencode-title", "openai")):
+        recorded = json.loads((FIXTURES / f"{name}-request.json").read_text())
+        assert recorded["body"]["model"] in ("claude-opus-4-8", "auto")
+        assert _detect(recorded["body"], protocol, recorded["headers"]) == "background", name
+    turn = json.loads((FIXTURES / "opencode-request.json").read_text())
+    assert _detect(turn["body"], "openai", turn["headers"]) == "main"
+    claude = {"user-agent": "claude-cli/2.1.197 (external, cli)", "x-app": "cli"}
+    long = {"model": "x", "max_tokens": 9, "messages": [{"role": "user", "content": "y " * 9000}]}
+    assert _detect(long, "anthropic", claude, long_context_tokens=1000) == "long_context"
+    # Without tools from a client that is not a coding agent: an ordinary request.
+    assert _detect(_chat("hi"), headers={"user-agent": "OpenAI/Python 1.60"}) == "main"
+
+
 def test_same_is_only_for_continuations() -> None:
     with pytest.raises(ValueError, match=r"scenarios\.images: `same` is only for continuation"):
         ScenarioSettings(images="same")
