@@ -85,9 +85,14 @@ def test_recorded_subagent_and_continuation_requests() -> None:
 
 
 def test_recorded_title_requests_are_background_though_they_name_the_main_model() -> None:
-    # Claude Code 2.1 (interactive) and opencode 1.18 ask for a session title with the model
-    # of the session and no tools; their agent turns always carry tools.
-    for name, protocol in (("claude-code-title", "anthropic"), ("opencode-title", "openai")):
+    # Claude Code 2.1 (interactive), opencode 1.18 and Codex ask for a session title with the
+    # model of the session and no tools; their agent turns always carry tools.
+    titles = (
+        ("claude-code-title", "anthropic"),
+        ("opencode-title", "openai"),
+        ("codex-title", "responses"),  # Codex 0.171's TUI
+    )
+    for name, protocol in titles:
         recorded = json.loads((FIXTURES / f"{name}-request.json").read_text())
         assert recorded["body"]["model"] in ("claude-opus-4-8", "auto")
         assert _detect(recorded["body"], protocol, recorded["headers"]) == "background", name
