@@ -108,13 +108,14 @@ def serve(
     if settings.log_level != "debug":
         logging.getLogger("httpx").setLevel(logging.WARNING)
     from mcp_server.admin import TokenError
+    from mcp_server.bridge.service import BridgeConfigError
     from mcp_server.daemon import RemoteBindRefused
     from mcp_server.daemon import serve as run_daemon
     from review.store import StoreError
 
     try:
         run_daemon(settings)
-    except (StoreError, RemoteBindRefused, TokenError) as exc:
+    except (StoreError, RemoteBindRefused, TokenError, BridgeConfigError) as exc:
         typer.echo(f"brainrouter: {exc}", err=True)
         raise typer.Exit(1) from None
 

@@ -6,6 +6,7 @@ and reconnects, as a chat user meets them."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -314,3 +315,32 @@ def test_a_wrong_discord_token_is_retried_and_shown_without_the_token(
         assert "wrong-token-123" not in doctor.stdout
     finally:
         daemon.stop()
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "said"),
+    [
+        (
+            "ROOT",
+            "/nonexistent/brainrouter-root",
+            "bridge.root: /nonexistent/brainrouter-root is not a folder",
+        ),
+        ("WORK_DIR", "/etc", "bridge.work_dir: /etc is not a folder inside bridge.root"),
+    ],
+)
+def test_serve_refuses_bridge_folders_it_cannot_use(
+    tmp_path: Path, setting: str, value: str, said: str
+) -> None:
+    env = {
+        **os.environ,
+        "BRAINROUTER_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}",
+        "BRAINROUTER_PROXY__MODEL__ENABLED": "false",
+        "BRAINROUTER_BRIDGE__ROOT": str(tmp_path),
+        "BRAINROUTER_BRIDGE__SIGNAL__ENABLED": "true",
+        f"BRAINROUTER_BRIDGE__{setting}": value,
+    }
+    done = subprocess.run(
+        [BRAINROUTER, "serve"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1 and said in done.stderr, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr

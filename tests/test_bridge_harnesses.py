@@ -97,6 +97,7 @@ def test_codex_as_the_agent_resumes_its_thread(tmp_path: Path, signal_cli: FakeS
     daemon = Daemon(env, tmp_path / "d.log").start()
     try:
         signal_cli.wait_for(lambda: signal_cli.listening() == 1)
+        assert _ask(signal_cli, "!br status").startswith("route: local ·")  # bridge.default_route
         assert _ask(signal_cli, "Name one prime number.").startswith("codex answer ")
         assert _ask(signal_cli, "And one more?").startswith("codex answer ")
         sent = json.dumps(local.requests[-1]["messages"])

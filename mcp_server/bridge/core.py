@@ -114,10 +114,12 @@ class Bridge:
         if parsed is None:
             return
         session = await asyncio.to_thread(
-            self.sessions.get, message.platform, message.conversation, str(self.default_cwd)
+            self.sessions.get,
+            message.platform,
+            message.conversation,
+            str(self.default_cwd),
+            self.default_route,
         )
-        if not session.route:
-            session.route = self.default_route
         if isinstance(parsed, Task):
             await self._start(message, session, parsed)
         else:

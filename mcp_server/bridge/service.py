@@ -15,7 +15,7 @@ from typing import Any
 
 from mcp_server.bridge import agent
 from mcp_server.bridge.core import Bridge, Controls, Incoming
-from mcp_server.bridge.sandbox import Sandbox
+from mcp_server.bridge.sandbox import OutsideRoot, Sandbox
 from mcp_server.bridge.settings import BridgeSettings, DiscordSettings, SignalSettings
 from mcp_server.bridge.store import SessionStore
 from mcp_server.bridge.supervisor import Supervisor
@@ -106,13 +106,30 @@ def _review_controls(review: ReviewRuntime, proxy: ProxyRuntime) -> Controls:
     return Controls(proxy.service.local_models, review_mode, set_review_mode, review_outcome)
 
 
+class BridgeConfigError(ValueError):
+    """bridge: names a folder that cannot be used; the daemon does not start with it."""
+
+
+def _folders(own: BridgeSettings) -> tuple[Sandbox, Path]:
+    sandbox = Sandbox(own.root)
+    if not sandbox.root.is_dir():
+        raise BridgeConfigError(f"bridge.root: {own.root} is not a folder")
+    start = own.work_dir or own.root
+    try:
+        return sandbox, sandbox.check(start)
+    except OutsideRoot:
+        raise BridgeConfigError(
+            f"bridge.work_dir: {start} is not a folder inside bridge.root ({sandbox.root})"
+        ) from None
+
+
 class BridgeService:
     def __init__(
         self, settings: Settings, store: Store, review: ReviewRuntime, proxy: ProxyRuntime
     ) -> None:
         own = settings.bridge
         self.settings = own
-        self.sandbox = Sandbox(own.root)
+        self.sandbox, start = _folders(own)
         self.bridge = Bridge(
             SessionStore(store),
             self.sandbox,
@@ -122,7 +139,7 @@ class BridgeService:
                 "discord": lambda m: discord_allows(own.discord, m),
                 "signal": lambda m: signal_allows(own.signal, m),
             },
-            own.work_dir or own.root,
+            start,
             own.default_route,
             own.max_reply_messages,
         )

@@ -61,7 +61,11 @@ class SessionStore:
         with store.engine.begin() as conn:
             migrate(conn, MIGRATIONS, table=MIGRATIONS_TABLE)
 
-    def get(self, platform: str, conversation: str, default_cwd: str) -> BridgeSession:
+    def get(
+        self, platform: str, conversation: str, default_cwd: str, default_route: str = "auto"
+    ) -> BridgeSession:
+        """The conversation's session; a new one (not stored yet) starts in `default_cwd`
+        on `default_route`."""
         with self.store.transaction() as db:
             found = db.exec(
                 select(BridgeSession).where(
@@ -69,7 +73,9 @@ class SessionStore:
                     BridgeSession.conversation == conversation,
                 )
             ).first()
-        return found or BridgeSession(platform=platform, conversation=conversation, cwd=default_cwd)
+        return found or BridgeSession(
+            platform=platform, conversation=conversation, cwd=default_cwd, route=default_route
+        )
 
     def save(self, session: BridgeSession) -> None:
         values = session.model_dump()
