@@ -198,6 +198,13 @@ def test_one_task_at_a_time_reset_stops_it_and_a_dropped_stream_reconnects(
         assert _ask(signal_cli, "!br status").endswith("idle")
         assert len(_agent_runs(tmp_path)) == 1  # the refused message never ran
 
+        # signal-cli refuses to send: the reply is lost (and logged), the stream stays up.
+        signal_cli.fail_sends = True
+        signal_cli.say(ME, "!br ping")
+        signal_cli.wait_for(lambda: "a reply was not sent" in daemon.log())
+        signal_cli.fail_sends = False
+        assert _ask(signal_cli, "!br ping") == "pong"
+
         # What is not a text message from a person is passed over, and the stream stays up.
         signal_cli.event({}, raw=b"event:receive\ndata:{not json\n\n")
         signal_cli.event({"sourceNumber": ME, "typingMessage": {"action": "STARTED"}})

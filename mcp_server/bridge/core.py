@@ -24,6 +24,7 @@ from mcp_server.bridge.store import BridgeSession, SessionStore
 log = logging.getLogger("brainrouter.bridge")
 
 _TYPING_EVERY_S = 8.0  # Discord shows "typing" for 10 s, Signal for about 15
+_REFUSED_KEPT = 10_000  # strangers remembered (to log each once); a flood cannot grow it more
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,8 @@ class Bridge:
         if not self.allowed.get(message.platform, lambda _m: False)(message):
             who = (message.platform, message.sender)
             if who not in self._refused:  # logged once per sender, then ignored quietly
-                self._refused.add(who)
+                if len(self._refused) < _REFUSED_KEPT:
+                    self._refused.add(who)
                 log.warning(
                     "bridge: ignored %s sender %s (not in bridge.%s's allowlist)",
                     message.platform,
@@ -133,7 +135,13 @@ class Bridge:
             left = sum(len(p) for p in parts[self.max_reply_messages :])
             parts = [*kept, f"… (cut here: {left} more characters)"]
         for part in parts:
-            await transport.send(message.conversation, part)
+            try:
+                await transport.send(message.conversation, part)
+            except Exception as exc:
+                # The platform refused or is gone: the connection that brings messages in is
+                # not at fault, and the rest of this reply would fare no better.
+                log.warning("bridge: %s: a reply was not sent (%s)", message.platform, exc)
+                return
 
     # ------------------------------------------------------------------ commands
     def _cwd(self, session: BridgeSession) -> Path:
