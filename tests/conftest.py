@@ -14,7 +14,7 @@ from review.loop import ReviewService
 from review.settings import ReviewSettings
 from tests.fake_llm import FakeLLM
 
-pytest_plugins = ["tests.proxy_fixtures", "tests.browser_fixtures"]
+pytest_plugins = ["tests.proxy_fixtures", "tests.browser_fixtures", "tests.bridge_fixtures"]
 
 
 @pytest.fixture(scope="session")

@@ -5,17 +5,15 @@ gateway does. `drop()` closes the socket the way a gateway restart does."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
-import threading
-import time
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from tests.aio_server import AioServer
 
 BOT_ID = "900000000000000001"
 _ids = itertools.count(1_000_000_000_000_000_000)
@@ -70,7 +68,7 @@ class _Socket:
 
 
 @dataclass
-class FakeDiscord:
+class FakeDiscord(AioServer):
     token: str = "fake-bot-token"
     sent: list[dict[str, Any]] = field(default_factory=list)  # {"channel", "content", ...}
     typing: list[str] = field(default_factory=list)
@@ -81,11 +79,8 @@ class FakeDiscord:
     heartbeat_interval_ms: int = 250  # Discord says about 41 s; short, so tests see several
 
     def __post_init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
+        super().__init__()
         self._sockets: list[_Socket] = []
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self.port = 0
 
     # ------------------------------------------------------------------ control (test thread)
     @property
@@ -96,26 +91,13 @@ class FakeDiscord:
     def gateway_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/gateway/"
 
-    def start(self) -> FakeDiscord:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("the fake Discord did not start")
-        return self
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
     def connected(self) -> int:
         return len(self._sockets)
 
     def say(self, channel: str, author: str, content: str, guild: str | None = None) -> None:
         """A user writes in a channel: MESSAGE_CREATE to every connected bot."""
         data = _message(channel, _user(author, f"user{author[-4:]}"), content, guild)
-        asyncio.run_coroutine_threadsafe(self._dispatch("MESSAGE_CREATE", data), self._loop).result(
-            10
-        )
+        self.run(self._dispatch("MESSAGE_CREATE", data))
 
     def drop(self) -> None:
         """Close every gateway connection with 4000 (unknown error): a bot must resume."""
@@ -124,35 +106,18 @@ class FakeDiscord:
             for socket in list(self._sockets):
                 await socket.ws.close(code=4000, message=b"fake gateway restart")
 
-        asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
-
-    def wait_for(self, check: Callable[[], bool], timeout_s: float = 20.0) -> None:
-        """Poll until `check()` holds (no fixed sleeps: the bot answers when it answers)."""
-        deadline = time.monotonic() + timeout_s
-        while not check():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out; sent so far: {self.sent}")
-            time.sleep(0.02)
+        self.run(close())
 
     def texts(self, channel: str) -> list[str]:
         return [m["content"] for m in list(self.sent) if m["channel"] == channel]
 
     # ------------------------------------------------------------------ the server (its thread)
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/api/v10/users/@me", self._me)
         app.router.add_get("/api/v10/oauth2/applications/@me", self._application)
         app.router.add_post("/api/v10/channels/{channel}/messages", self._send)
         app.router.add_post("/api/v10/channels/{channel}/typing", self._typing)
         app.router.add_get("/gateway/", self._gateway)
-        self._runner = web.AppRunner(app)
-        self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        self._loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self._ready.set()
-        self._loop.run_forever()
 
     def _authorized(self, request: web.Request) -> bool:
         return request.headers.get("Authorization") == f"Bot {self.token}"

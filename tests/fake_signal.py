@@ -6,46 +6,34 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from tests.aio_server import AioServer
+
 ACCOUNT = "+15550000000"
 
 
 @dataclass
-class FakeSignal:
+class FakeSignal(AioServer):
     calls: list[dict[str, Any]] = field(default_factory=list)  # JSON-RPC requests
     connections: int = 0
     fail_sends: bool = False
 
     def __post_init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
+        super().__init__()
         self._streams: list[asyncio.Queue[bytes | None]] = []
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self.port = 0
         self._timestamp = 1_764_500_000_000
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> FakeSignal:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("the fake signal-cli did not start")
-        return self
-
     def stop(self) -> None:
         self.drop()
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
+        super().stop()
 
     def listening(self) -> int:
         return len(self._streams)
@@ -61,10 +49,10 @@ class FakeSignal:
     def event(self, envelope: dict[str, Any], raw: bytes | None = None) -> None:
         payload = json.dumps({"envelope": envelope, "account": ACCOUNT})
         chunk = raw if raw is not None else f"event:receive\ndata:{payload}\n\n".encode()
-        self._loop.call_soon_threadsafe(self._broadcast, chunk)
+        self.loop.call_soon_threadsafe(self._broadcast, chunk)
 
     def drop(self) -> None:
-        self._loop.call_soon_threadsafe(self._broadcast, None)
+        self.loop.call_soon_threadsafe(self._broadcast, None)
 
     def sent(self, to: str) -> list[str]:
         """The texts sent to a number or group (`group:<id>`)."""
@@ -83,30 +71,14 @@ class FakeSignal:
             if c.get("method") == "sendTyping" and to in c["params"].get("recipient", [])
         )
 
-    def wait_for(self, check: Callable[[], bool], timeout_s: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not check():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out; calls so far: {self.calls}")
-            time.sleep(0.02)
-
     # ------------------------------------------------------------------ the server (its thread)
     def _broadcast(self, chunk: bytes | None) -> None:
         for queue in self._streams:
             queue.put_nowait(chunk)
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/api/v1/events", self._events)
         app.router.add_post("/api/v1/rpc", self._rpc)
-        self._runner = web.AppRunner(app)
-        self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        self._loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self._ready.set()
-        self._loop.run_forever()
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})

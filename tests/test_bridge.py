@@ -9,37 +9,22 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.bridge_fixtures import ME, ask
 from tests.conftest import make_repo
 from tests.daemon import BRAINROUTER, Daemon
 from tests.fake_discord import FakeDiscord
 from tests.fake_llm import FakeLLM, approve
 from tests.fake_signal import FakeSignal
 
-ME = "+15551230001"
 STRANGER = "+15559999999"
 DISCORD_ME = "300000000000000001"
 CHANNEL = "400000000000000001"
 GUILD = "500000000000000001"
-
-
-@pytest.fixture
-def signal_cli() -> Iterator[FakeSignal]:
-    fake = FakeSignal().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def discord() -> Iterator[FakeDiscord]:
-    fake = FakeDiscord().start()
-    yield fake
-    fake.stop()
 
 
 def _agent(tmp_path: Path) -> Path:
@@ -88,14 +73,6 @@ def _agent_runs(tmp_path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
-def _ask(signal_cli: FakeSignal, text: str, replies: int = 1) -> str:
-    """Send `text` as ME; wait for `replies` more messages back; the newest."""
-    before = len(signal_cli.sent(ME))
-    signal_cli.say(ME, text)
-    signal_cli.wait_for(lambda: len(signal_cli.sent(ME)) >= before + replies)
-    return signal_cli.sent(ME)[-1]
-
-
 def test_signal_commands_tasks_and_restart(
     tmp_path: Path, signal_cli: FakeSignal, local: FakeLLM
 ) -> None:
@@ -111,39 +88,38 @@ def test_signal_commands_tasks_and_restart(
         # Strangers are ignored (logged once), and nothing runs for them.
         signal_cli.say(STRANGER, "rm -rf ~")
         signal_cli.say(STRANGER, "!br ping")
-        assert _ask(signal_cli, "!br ping") == "pong"
+        assert ask(signal_cli, "!br ping") == "pong"
         assert signal_cli.sent(STRANGER) == [] and _agent_runs(tmp_path) == []
         assert daemon.log().count(f"ignored signal sender {STRANGER}") == 1
 
-        assert "`!br ls`" in _ask(signal_cli, "!br help")
-        assert "`!br ls`" in _ask(signal_cli, "!br frobnicate")  # unknown: help, nothing run
-        assert _ask(signal_cli, "!br status").startswith("route: auto · folder: ~ · agent: claude")
+        assert "`!br ls`" in ask(signal_cli, "!br help")
+        assert "`!br ls`" in ask(signal_cli, "!br frobnicate")  # unknown: help, nothing run
+        assert ask(signal_cli, "!br status").startswith("route: auto · folder: ~ · agent: claude")
         assert (
-            _ask(signal_cli, "!br list")
+            ask(signal_cli, "!br list")
             == "routes: auto, local, cloud\nlocal models: fake-local-1, fake-local-2"
         )
-        assert _ask(signal_cli, "!br ls") == "~:\napp/"
-        assert _ask(signal_cli, "!br mkdir notes") == "made ~/notes"
-        assert _ask(signal_cli, "!br mkdir ../escape").startswith("refused:")
+        assert ask(signal_cli, "!br ls") == "~:\napp/"
+        assert ask(signal_cli, "!br mkdir notes") == "made ~/notes"
+        assert ask(signal_cli, "!br mkdir ../escape").startswith("refused:")
         assert (
-            _ask(signal_cli, "!br cd ../secret")
-            == "refused: ../secret is outside the bridge's root"
+            ask(signal_cli, "!br cd ../secret") == "refused: ../secret is outside the bridge's root"
         )
-        assert _ask(signal_cli, "!br cd /etc") == "refused: /etc is outside the bridge's root"
-        assert _ask(signal_cli, "!br cd nowhere") == "refused: nowhere is not a folder"
-        assert _ask(signal_cli, "!br cd app") == "folder: ~/app"
-        assert _ask(signal_cli, "!br ..") == "folder: ~"
-        assert _ask(signal_cli, "!br ..") == "refused: already at the bridge's root"
-        assert _ask(signal_cli, "!br cd notes") == "folder: ~/notes"
-        assert _ask(signal_cli, "!br qwen3.5-coder") == "route: qwen3.5-coder"
-        assert _ask(signal_cli, "!br auto") == "route: auto"
-        assert _ask(signal_cli, "!br local") == "route: local"
-        assert _ask(signal_cli, "!br review") == "review mode: auto"
-        assert _ask(signal_cli, "!br review cloud") == "review mode: cloud (for every review)"
-        assert _ask(signal_cli, "!br review") == "review mode: cloud"
+        assert ask(signal_cli, "!br cd /etc") == "refused: /etc is outside the bridge's root"
+        assert ask(signal_cli, "!br cd nowhere") == "refused: nowhere is not a folder"
+        assert ask(signal_cli, "!br cd app") == "folder: ~/app"
+        assert ask(signal_cli, "!br ..") == "folder: ~"
+        assert ask(signal_cli, "!br ..") == "refused: already at the bridge's root"
+        assert ask(signal_cli, "!br cd notes") == "folder: ~/notes"
+        assert ask(signal_cli, "!br qwen3.5-coder") == "route: qwen3.5-coder"
+        assert ask(signal_cli, "!br auto") == "route: auto"
+        assert ask(signal_cli, "!br local") == "route: local"
+        assert ask(signal_cli, "!br review") == "review mode: auto"
+        assert ask(signal_cli, "!br review cloud") == "review mode: cloud (for every review)"
+        assert ask(signal_cli, "!br review") == "review mode: cloud"
 
         # A task: run in the session's folder, on its route, pointed at the daemon.
-        answer = _ask(signal_cli, "add a README")
+        answer = ask(signal_cli, "add a README")
         root = tmp_path / "work"
         assert answer == f"did: add a README | model=local | cwd={root / 'notes'} | resumed=None"
         run = _agent_runs(tmp_path)[-1]
@@ -152,9 +128,9 @@ def test_signal_commands_tasks_and_restart(
         assert signal_cli.typing_to(ME) >= 1
         # The next message resumes the agent's conversation; a one-off model leaves the route.
         first_session = _agent_runs(tmp_path)[-1]
-        assert "resumed=None" not in _ask(signal_cli, "!br model big-model and a licence")
+        assert "resumed=None" not in ask(signal_cli, "!br model big-model and a licence")
         assert "model=big-model" in signal_cli.sent(ME)[-1]
-        assert _ask(signal_cli, "!br status").startswith("route: local · folder: ~/notes")
+        assert ask(signal_cli, "!br status").startswith("route: local · folder: ~/notes")
         assert first_session
 
         # Long answers come in several messages, each within the limit, code blocks intact.
@@ -163,7 +139,7 @@ def test_signal_commands_tasks_and_restart(
         parts = signal_cli.sent(ME)[-6:]
         assert all(len(p) <= 1000 for p in signal_cli.sent(ME))
         assert all(p.count("```") % 2 == 0 for p in parts)
-        assert _ask(signal_cli, "fail").startswith("the agent failed: claude exited with 1")
+        assert ask(signal_cli, "fail").startswith("the agent failed: claude exited with 1")
         assert f"127.0.0.1:{signal_cli.port}" not in daemon.log()  # the endpoint is not logged
     finally:
         daemon.stop()
@@ -172,12 +148,12 @@ def test_signal_commands_tasks_and_restart(
     daemon = Daemon(env, tmp_path / "d2.log").start()
     try:
         signal_cli.wait_for(lambda: signal_cli.connections == 2)
-        assert _ask(signal_cli, "!br status") == (
+        assert ask(signal_cli, "!br status") == (
             "route: local · folder: ~/notes · agent: claude (continues conversation) · idle"
         )
-        assert "resumed=None" not in _ask(signal_cli, "and now?")
-        assert _ask(signal_cli, "!br reset") == "the next message starts a new conversation"
-        assert "resumed=None" in _ask(signal_cli, "start over")
+        assert "resumed=None" not in ask(signal_cli, "and now?")
+        assert ask(signal_cli, "!br reset") == "the next message starts a new conversation"
+        assert "resumed=None" in ask(signal_cli, "start over")
     finally:
         daemon.stop()
 
@@ -190,12 +166,12 @@ def test_one_task_at_a_time_reset_stops_it_and_a_dropped_stream_reconnects(
         signal_cli.wait_for(lambda: signal_cli.listening() == 1)
         signal_cli.say(ME, "sleep 60")
         signal_cli.wait_for(lambda: len(_agent_runs(tmp_path)) == 1)
-        assert _ask(signal_cli, "another thing").startswith("still working on the previous task")
-        assert "working for" in _ask(signal_cli, "!br status")
-        assert _ask(signal_cli, "!br reset") == (
+        assert ask(signal_cli, "another thing").startswith("still working on the previous task")
+        assert "working for" in ask(signal_cli, "!br status")
+        assert ask(signal_cli, "!br reset") == (
             "stopped the running task; the next message starts a new conversation"
         )
-        assert _ask(signal_cli, "!br status").endswith("idle")
+        assert ask(signal_cli, "!br status").endswith("idle")
         assert len(_agent_runs(tmp_path)) == 1  # the refused message never ran
 
         # signal-cli refuses to send: the reply is lost (and logged), the stream stays up.
@@ -203,19 +179,19 @@ def test_one_task_at_a_time_reset_stops_it_and_a_dropped_stream_reconnects(
         signal_cli.say(ME, "!br ping")
         signal_cli.wait_for(lambda: "a reply was not sent" in daemon.log())
         signal_cli.fail_sends = False
-        assert _ask(signal_cli, "!br ping") == "pong"
+        assert ask(signal_cli, "!br ping") == "pong"
 
         # What is not a text message from a person is passed over, and the stream stays up.
         signal_cli.event({}, raw=b"event:receive\ndata:{not json\n\n")
         signal_cli.event({"sourceNumber": ME, "typingMessage": {"action": "STARTED"}})
         signal_cli.event({"sourceNumber": ME, "dataMessage": {"message": 42}})
         signal_cli.event({"sourceNumber": ME, "syncMessage": {"sentMessage": {"message": "x"}}})
-        assert _ask(signal_cli, "!br ping") == "pong"
+        assert ask(signal_cli, "!br ping") == "pong"
         assert signal_cli.connections == 1
 
         signal_cli.drop()  # signal-cli restarts: the bridge connects again by itself
         signal_cli.wait_for(lambda: signal_cli.connections == 2 and signal_cli.listening() == 1)
-        assert _ask(signal_cli, "!br ping") == "pong"
+        assert ask(signal_cli, "!br ping") == "pong"
         status = httpx.get(f"{daemon.url}/api/bridge-status").json()["platforms"]["signal"]
         assert status["state"] == "connected" and status["retries"] == 1
     finally:
@@ -237,15 +213,15 @@ def test_the_review_outcome_groups_and_the_time_limit(
     daemon = Daemon(env, tmp_path / "d.log").start()
     try:
         signal_cli.wait_for(lambda: signal_cli.listening() == 1)
-        assert _ask(signal_cli, "!br cd calc") == "folder: ~/calc"
+        assert ask(signal_cli, "!br cd calc") == "folder: ~/calc"
         # The agent asked for a review of its work: the answer says how it went, and where.
-        answer = _ask(signal_cli, "review")
+        answer = ask(signal_cli, "review")
         assert answer.startswith("asked: approved\n\nreview: approved (round 1 of 5) http://")
         assert "/review/session/" in answer
 
         # A task past bridge.timeout_s is stopped, and says so.
         assert (
-            _ask(signal_cli, "sleep 30")
+            ask(signal_cli, "sleep 30")
             == "the agent failed: claude gave no answer within 2 s; stopped"
         )
 
@@ -303,7 +279,7 @@ def test_a_wrong_discord_token_is_retried_and_shown_without_the_token(
     daemon = Daemon(env, tmp_path / "d.log").start()
     try:
         signal_cli.wait_for(lambda: signal_cli.listening() == 1)
-        assert _ask(signal_cli, "!br ping") == "pong"  # the other platform is unaffected
+        assert ask(signal_cli, "!br ping") == "pong"  # the other platform is unaffected
 
         def retrying() -> bool:
             status = httpx.get(f"{daemon.url}/api/bridge-status").json()["platforms"]["discord"]

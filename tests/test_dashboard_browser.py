@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Dialog, expect
 from tests.browser_fixtures import ARTIFACTS, needs_chromium
 from tests.daemon import BRAINROUTER, Daemon
 from tests.fake_llm import FakeLLM
+from tests.fake_signal import FakeSignal
 from tests.test_dashboard import _env
 
 pytestmark = needs_chromium
@@ -103,11 +104,8 @@ def test_the_dashboard_with_real_traffic(
 
 
 def test_chat_bridges_show_their_connection(
-    browser: Browser, tmp_path: Path, cloud: FakeLLM, local: FakeLLM
+    browser: Browser, tmp_path: Path, cloud: FakeLLM, local: FakeLLM, signal_cli: FakeSignal
 ) -> None:
-    from tests.fake_signal import FakeSignal
-
-    signal_cli = FakeSignal().start()
     env = {
         **_env(tmp_path, cloud, local),
         "BRAINROUTER_BRIDGE__ROOT": str(tmp_path),
@@ -127,4 +125,3 @@ def test_chat_bridges_show_their_connection(
         page.screenshot(path=str(ARTIFACTS / "dashboard-bridges.png"), full_page=True)
     finally:
         d.stop()
-        signal_cli.stop()
