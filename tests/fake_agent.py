@@ -22,6 +22,7 @@ def main() -> int:
         with open(os.environ["FAKE_AGENT_LOG"], "a") as log:
             record = {"argv": argv, "task": task, "cwd": os.getcwd()}
             record["base_url"] = os.environ.get("ANTHROPIC_BASE_URL")
+            record["secrets"] = sorted(k for k in os.environ if "KEY" in k or "TOKEN" in k)
             log.write(json.dumps(record) + "\n")
     if task.startswith("sleep "):
         time.sleep(float(task.split()[1]))

@@ -54,6 +54,7 @@ def _bridge_env(
         "BRAINROUTER_BRIDGE__SIGNAL__ALLOWED_NUMBERS": json.dumps([ME]),
         "BRAINROUTER_BRIDGE__SIGNAL__CHUNK_CHARS": "1000",
         "FAKE_AGENT_LOG": str(tmp_path / "agent.log"),
+        "BRAINROUTER_CLOUD_API_KEY": "sk-the-users-cloud-key",
     }
     if discord is not None:
         env |= {
@@ -124,6 +125,8 @@ def test_signal_commands_tasks_and_restart(
         assert answer == f"did: add a README | model=local | cwd={root / 'notes'} | resumed=None"
         run = _agent_runs(tmp_path)[-1]
         assert run["base_url"] == daemon.url
+        # The daemon's keys stay with the daemon: the agent gets its own dummy key only.
+        assert run["secrets"] == ["ANTHROPIC_API_KEY"]
         assert "--mcp-config" in run["argv"]  # type: ignore[operator]
         assert signal_cli.typing_to(ME) >= 1
         # The next message resumes the agent's conversation; a one-off model leaves the route.

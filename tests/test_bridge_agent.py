@@ -116,3 +116,24 @@ async def test_cancelling_stops_the_agent_and_what_it_started(tmp_path: Path) ->
         await asyncio.sleep(0.02)
     else:
         raise AssertionError("the agent's child survived")
+
+
+def test_the_daemons_keys_are_named_for_hiding() -> None:
+    from mcp_server.bridge.service import secret_variables
+    from mcp_server.config import Settings
+
+    settings = Settings.model_validate(
+        {
+            "proxy": {
+                "local": {"api_key_env": "LLAMA_KEY"},
+                "cloud": {"instances": [{"base_url": "http://gw/v1", "api_key_env": "KEY_2"}]},
+            },
+            "bridge": {"discord": {"token_env": "MY_BOT_TOKEN"}},
+        }
+    )
+    assert secret_variables(settings) >= {
+        "BRAINROUTER_CLOUD_API_KEY",
+        "KEY_2",
+        "LLAMA_KEY",
+        "MY_BOT_TOKEN",
+    }

@@ -10,7 +10,7 @@ import contextlib
 import json
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -207,15 +207,17 @@ async def run(
     timeout_s: float,
     proxy_url: str,
     mcp: list[str],
-    extra_env: Mapping[str, str] | None = None,
+    hidden_env: Collection[str] = (),
 ) -> Answer:
-    """One task; cancelling the caller stops the agent (`!br reset`)."""
+    """One task; cancelling the caller stops the agent (`!br reset`). The variables named in
+    `hidden_env` are left out of its environment."""
     call = harness.invocation(exe, task, model, resume, proxy_url, mcp)
+    env = {k: v for k, v in os.environ.items() if k not in hidden_env}
     try:
         process = await asyncio.create_subprocess_exec(
             *call.argv,
             cwd=cwd,
-            env={**os.environ, **(extra_env or {}), **call.env},
+            env={**env, **call.env},
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

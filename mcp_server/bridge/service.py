@@ -51,16 +51,28 @@ def signal_allows(settings: SignalSettings, message: Incoming) -> bool:
     )
 
 
-class HarnessAgent:
-    """bridge.agent run through brainrouter's proxy and MCP server."""
+def secret_variables(settings: Settings) -> set[str]:
+    """The environment variables holding keys the daemon uses: upstream API keys (the proxy
+    holds them so that agents need none) and the chat platforms' tokens."""
+    proxy, review = settings.proxy, settings.review
+    names = {proxy.cloud.api_key_env, proxy.local.api_key_env, settings.bridge.discord.token_env}
+    names |= {i.api_key_env for i in proxy.cloud.instances}
+    names |= {review.cloud.api_key_env, review.local.api_key_env}  # older configs' reviewers
+    return {name for name in names if name}
 
-    def __init__(self, settings: BridgeSettings, proxy_url: str) -> None:
+
+class HarnessAgent:
+    """bridge.agent run through brainrouter's proxy and MCP server, without the daemon's keys
+    in its environment (a chat message may steer it into running anything)."""
+
+    def __init__(self, settings: BridgeSettings, proxy_url: str, hidden: set[str]) -> None:
         self.harness = agent.HARNESSES[settings.agent]
         self.name = self.harness.name
         self.exe = settings.agent_path or self.name
         self.timeout_s = settings.timeout_s
         self.proxy_url = proxy_url
         self.mcp = [brainrouter_executable(), "mcp"]
+        self.hidden = hidden
 
     async def __call__(self, task: str, model: str, resume: str | None, cwd: Path) -> agent.Answer:
         return await agent.run(
@@ -73,6 +85,7 @@ class HarnessAgent:
             self.timeout_s,
             self.proxy_url,
             self.mcp,
+            hidden_env=self.hidden,
         )
 
 
@@ -133,7 +146,7 @@ class BridgeService:
         self.bridge = Bridge(
             SessionStore(store),
             self.sandbox,
-            HarnessAgent(own, settings.server.loopback_url),
+            HarnessAgent(own, settings.server.loopback_url, secret_variables(settings)),
             _review_controls(review, proxy),
             {
                 "discord": lambda m: discord_allows(own.discord, m),
