@@ -33,6 +33,8 @@ TABLES = (
     "routing_events",
     "usage_ledger",
     "proxy_schema_migrations",
+    "bridge_sessions",
+    "bridge_schema_migrations",
 )
 
 
@@ -113,5 +115,23 @@ def test_two_processes_writing_at_once_on_postgres(
         with store.transaction() as db:
             assert len(db.exec(select(ReviewSession)).all()) == 16
             assert len(db.exec(select(ReviewRound)).all()) == 16
+    finally:
+        store.close()
+
+
+def test_chat_bridge_sessions_on_postgres(pg_url: str) -> None:
+    from mcp_server.bridge.store import SessionStore
+
+    store = Store(pg_url)
+    try:
+        sessions = SessionStore(store)
+        fresh = sessions.get("signal", "group:abc", "/home/me", "local")
+        assert (fresh.cwd, fresh.route, fresh.agent_session) == ("/home/me", "local", None)
+        fresh.agent, fresh.agent_session = "claude", "sess-1"
+        sessions.save(fresh)
+        fresh.route = "cloud"
+        sessions.save(fresh)  # the same row, updated
+        again = SessionStore(store).get("signal", "group:abc", "/elsewhere")
+        assert (again.cwd, again.route, again.agent_session) == ("/home/me", "cloud", "sess-1")
     finally:
         store.close()
