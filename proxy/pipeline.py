@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 import prompts
 from proxy import payload as upstream_payload
-from proxy import pool, scenarios
+from proxy import pool, privacy, scenarios
 from proxy.answer import Answer
 from proxy.classifier import build_classifier
 from proxy.errors import error_response
@@ -222,15 +222,20 @@ class ProxyService:
             decision_ms=decision.decision_ms,
         )
         if decision.route == "cloud" and self.privacy is not None and self.privacy.mode != "off":
-            guarded = self._guard(protocol, body, trace)
-            if isinstance(guarded, Response):
-                return guarded
-            action, guarded_body, note = guarded
-            if action == "redact":
-                body = guarded_body
+            try:
+                guarded = privacy.verdict(self.privacy, body, self.local.configured)
+            except RecursionError:
+                return self._fail(trace, protocol, 400, "request body is nested too deeply")
+            if guarded.action != "none":
+                trace.set(privacy=guarded.note)
+                log.warning("request for the cloud held secrets: %s", guarded.note)
+            if guarded.action == "block":
+                return self._fail(trace, protocol, 400, guarded.refusal)
+            if guarded.action == "redact":
+                body = guarded.body
                 chat_view, names = FORMATS[protocol].request_to_chat(body)
-            elif action == "local":
-                decision = self.router.local_instead(decision, note)
+            elif guarded.action == "local":
+                decision = self.router.local_instead(decision, guarded.note)
                 trace.set(decision=decision.route, reason=decision.reason)
         attempts = pool.attempts(decision.route, decision.model, self.clouds, self.locals)
 
@@ -329,38 +334,6 @@ class ProxyService:
     def _excerpt(self, text: str) -> str:
         excerpt = text[:300]
         return self.privacy.text(excerpt)[0] if self.privacy is not None else excerpt
-
-    def _guard(
-        self, protocol: Protocol, body: dict[str, Any], trace: Trace
-    ) -> tuple[str, dict[str, Any], str] | Response:
-        """Secrets in a request bound for the cloud: redacted, kept local or refused.
-        Returns (what to do: none | redact | local, the body to send, why) or the refusal."""
-        assert self.privacy is not None
-        try:
-            scan = self.privacy.scan(body)
-        except RecursionError:
-            return self._fail(trace, protocol, 400, "request body is nested too deeply")
-        if not scan.found:
-            return "none", body, ""
-        mode = self.privacy.mode
-        if mode == "local" and not self.local.configured:
-            mode = "block"
-        note = {
-            "redact": f"redacted {scan.describe()}",
-            "local": f"kept local: {scan.describe()}",
-            "block": f"refused: {scan.describe()}",
-        }[mode]
-        trace.set(privacy=note)
-        log.warning("request for the cloud held secrets: %s (proxy.privacy: %s)", note, mode)
-        if mode == "block":
-            return self._fail(
-                trace,
-                protocol,
-                400,
-                f"this request holds {scan.describe()} and proxy.privacy is block: remove them "
-                "or send it to model=local",
-            )
-        return mode, scan.body if mode == "redact" else body, note
 
     # ------------------------------------------------------------------ helpers
     def _client_error(

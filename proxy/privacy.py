@@ -132,3 +132,37 @@ class PrivacyGuard:
 
         redacted = walk(body, None)
         return Scan(body=redacted if counts else body, counts=counts)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What to do with a cloud-bound request: send it as is (`none`), redacted, keep it on
+    the local route, or refuse it (`block`); `note` says why, never the secrets."""
+
+    action: Literal["none", "redact", "local", "block"]
+    body: dict[str, Any]
+    note: str = ""
+
+    @property
+    def refusal(self) -> str:
+        return (
+            f"this request holds {self.note.removeprefix('refused: ')} and proxy.privacy is "
+            "block: remove them or send it to model=local"
+        )
+
+
+def verdict(guard: PrivacyGuard, body: dict[str, Any], local_configured: bool) -> Verdict:
+    """The guard's verdict on a request bound for the cloud (`proxy.privacy`). `local` with no
+    local upstream to keep it on becomes `block`. Raises RecursionError on a body nested past
+    what the walk goes."""
+    scan = guard.scan(body)
+    if not scan.found:
+        return Verdict("none", body)
+    mode = guard.mode
+    if mode == "local" and not local_configured:
+        mode = "block"
+    if mode == "redact":
+        return Verdict("redact", scan.body, f"redacted {scan.describe()}")
+    if mode == "local":
+        return Verdict("local", body, f"kept local: {scan.describe()}")
+    return Verdict("block", body, f"refused: {scan.describe()}")

@@ -139,3 +139,19 @@ def test_guard_caches_what_it_has_seen_and_skips_strings_without_triggers() -> N
         node = node["x"]  # type: ignore[assignment]
     with pytest.raises(RecursionError):
         guard.scan(deep)
+
+
+def test_the_guards_verdict_per_mode() -> None:
+    from proxy.privacy import PrivacyGuard, verdict
+    from review.privacy import redact
+
+    secret = {"messages": [{"role": "user", "content": "key sk-ant-api03-" + "a" * 90}]}
+    clean = {"messages": [{"role": "user", "content": "hello"}]}
+    assert verdict(PrivacyGuard(redact, "redact"), clean, True).action == "none"
+    redacted = verdict(PrivacyGuard(redact, "redact"), secret, True)
+    assert redacted.action == "redact" and "sk-ant-api03" not in str(redacted.body)
+    assert "sk-ant-api03" in str(secret)  # the client's body is left as it was
+    assert verdict(PrivacyGuard(redact, "local"), secret, True).action == "local"
+    refused = verdict(PrivacyGuard(redact, "local"), secret, local_configured=False)
+    assert refused.action == "block" and "proxy.privacy is block" in refused.refusal
+    assert "sk-ant" not in refused.note + refused.refusal
