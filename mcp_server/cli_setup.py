@@ -22,8 +22,9 @@ HarnessArg = Annotated[str, typer.Argument(help=f"One of: {', '.join(HARNESSES)}
 
 
 def _executable() -> str:
-    here = Path(sys.executable).parent / "brainrouter"
-    return str(here) if here.exists() else (shutil.which("brainrouter") or "brainrouter")
+    from mcp_server.install.harnesses import brainrouter_executable
+
+    return brainrouter_executable()
 
 
 def _context(config: Path | None, scope: str, shell_rc: bool) -> Context:

@@ -33,12 +33,15 @@ class Incoming:
     conversation: str  # where to answer: a channel id, a number, "group:<id>"
     sender: str  # who wrote it: a user id or a number
     text: str
-    guild: str | None = None  # Discord server, None in a DM
+    guild: str | None = None  # the Discord server or Signal group; None in a direct message
 
 
 class Transport(Protocol):
     platform: str
     limit: int  # characters a message may hold
+    # What the supervisor hears of the connection, set by whoever runs the transport.
+    on_connected: Callable[[], None]
+    on_disconnected: Callable[[], None]
 
     async def serve(self, deliver: Callable[[Incoming], Awaitable[None]]) -> None:
         """Connect and deliver messages until the connection ends (raises why)."""
@@ -46,6 +49,8 @@ class Transport(Protocol):
     async def send(self, conversation: str, text: str) -> None: ...
 
     async def typing(self, conversation: str) -> None: ...
+
+    async def aclose(self) -> None: ...
 
 
 class Agent(Protocol):

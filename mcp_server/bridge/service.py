@@ -7,28 +7,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
-import sys
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from mcp_server.bridge import agent
-from mcp_server.bridge.core import Bridge, Controls, Incoming
+from mcp_server.bridge.core import Bridge, Controls, Incoming, Transport
 from mcp_server.bridge.sandbox import OutsideRoot, Sandbox
 from mcp_server.bridge.settings import BridgeSettings, DiscordSettings, SignalSettings
 from mcp_server.bridge.store import SessionStore
 from mcp_server.bridge.supervisor import Supervisor
 from mcp_server.config import Settings
+from mcp_server.install.harnesses import brainrouter_executable
 from mcp_server.wiring import ProxyRuntime, ReviewRuntime
 from review.store import Store
 
 log = logging.getLogger("brainrouter.bridge")
-
-
-def brainrouter_executable() -> str:
-    here = Path(sys.executable).parent / "brainrouter"
-    return str(here) if here.exists() else (shutil.which("brainrouter") or "brainrouter")
 
 
 def discord_allows(settings: DiscordSettings, message: Incoming) -> bool:
@@ -158,9 +153,9 @@ class BridgeService:
         )
         self.supervisors: dict[str, Supervisor] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._closers: list[Any] = []
+        self._closers: list[Callable[[], Awaitable[None]]] = []
 
-    def add(self, transport: Any, secrets: list[str]) -> Supervisor:
+    def add(self, transport: Transport, secrets: list[str]) -> Supervisor:
         """Serve `transport` under a supervisor; `secrets` never show in its errors."""
         self.bridge.transports[transport.platform] = transport
         supervisor = Supervisor(

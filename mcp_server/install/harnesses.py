@@ -8,6 +8,8 @@ CODEX_HOME...). Edits are functions over the parsed document; files.py does the 
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,12 @@ from proxy.harnesses import HARNESS_HEADER
 
 NAME = "brainrouter"
 MARK = "# added by brainrouter"
+
+
+def brainrouter_executable() -> str:
+    """How a harness runs brainrouter: this install's script, else the one on PATH."""
+    here = Path(sys.executable).parent / "brainrouter"
+    return str(here) if here.exists() else (shutil.which("brainrouter") or "brainrouter")
 
 
 @dataclass
