@@ -14,7 +14,7 @@ import typer
 
 from mcp_server.cli import ConfigOption, _settings, app
 
-ROUTERS = ("configured", "rules", "length", "random")
+ROUTERS = ("configured", "learned", "rules", "length", "random")
 
 
 @app.command("eval")
@@ -26,7 +26,7 @@ def eval_router(
         Path | None, typer.Option("--scores-out", help="Write {id, score} per record")
     ] = None,
     router: Annotated[
-        str, typer.Option(help="configured | rules | length | random")
+        str, typer.Option(help="configured | learned | rules | length | random")
     ] = "configured",
     held_out_only: Annotated[
         bool,
@@ -60,12 +60,16 @@ def eval_router(
     settings = _settings(config)
     if router not in ROUTERS:
         typer.echo(
-            f"brainrouter: --router must be configured, rules, length or random, not {router!r}",
+            "brainrouter: --router must be configured, learned, rules, length or random, "
+            f"not {router!r}",
             err=True,
         )
         raise typer.Exit(2)
     classifier = {
         "configured": lambda: build_classifier(settings.proxy),
+        "learned": lambda: LearnedClassifier(
+            settings.proxy.classifier.model_copy(update={"kind": "learned"})
+        ),
         "rules": lambda: RuleClassifier(settings.proxy.auto),
     }.get(router, lambda: router)()
     trained = (

@@ -141,16 +141,23 @@ class AutoRuleSettings(BaseModel):
 
 
 class ClassifierSettings(BaseModel):
-    """How `auto` decides: the learned router (default) or the rules above."""
+    """How `auto` decides: the length router (default), the learned router, or the rules above."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["learned", "rules"] = "learned"
+    kind: Literal["length", "learned", "rules"] = Field(
+        default="length",
+        description="length: the prompt's length against its kind's usual length (what held up "
+        "on unseen sources); learned: weights.json; rules: proxy.auto",
+    )
     weights: Path | None = Field(
-        default=None, description="weights.json from train.py (default: shipped)"
+        default=None, description="kind learned: weights.json from train.py (default: shipped)"
     )
     threshold: float | None = Field(
-        default=None, ge=0.0, le=1.0, description="Score from which cloud (default: the weights')"
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Score from which cloud (default: 0.5 for length, the weights' for learned)",
     )
     timeout_ms: float = Field(default=50.0, gt=0, description="Past this, the default decision")
     default: Literal["local", "cloud"] = "local"

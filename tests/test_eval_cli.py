@@ -14,7 +14,7 @@ def _records(path: Path) -> Path:
     rows = [
         {
             "id": f"r{i}",
-            "prompt": ("hard multi-step question " * (i % 7)) + f"number {i}",
+            "prompt": ("hard multi-step question " * (i % 7)) + "x" * i + f" number {i}",
             "weak_score": float(i % 3 != 0),
             "strong_score": 1.0,
         }
@@ -119,7 +119,7 @@ def test_eval_on_the_training_data_says_so_and_held_out_scores_only_the_rest(
     from proxy.classifier.evaluation import held_out
 
     agent_tasks = Path(__file__).resolve().parents[1] / "proxy/classifier/data/agent-tasks.jsonl"
-    everything = _run("eval", "--data", str(agent_tasks), "--json")
+    everything = _run("eval", "--data", str(agent_tasks), "--router", "learned", "--json")
     assert everything.returncode == 0, everything.stderr
     ids = [json.loads(line)["id"] for line in agent_tasks.read_text().splitlines()]
     trained = sum(not held_out(i) for i in ids)
@@ -134,9 +134,9 @@ def test_eval_on_the_training_data_says_so_and_held_out_scores_only_the_rest(
             for n, r in enumerate(rows)
         )
     )
-    again = _run("eval", "--data", str(renamed), "--json")
+    again = _run("eval", "--data", str(renamed), "--router", "learned", "--json")
     assert json.loads(again.stdout)["results"][0]["seen_in_training"] == trained
-    proc = _run("eval", "--data", str(agent_tasks), "--held-out", "--json")
+    proc = _run("eval", "--data", str(agent_tasks), "--router", "learned", "--held-out", "--json")
     assert proc.returncode == 0, proc.stderr
     assert "trained on" not in proc.stderr
     assert json.loads(proc.stdout)["results"][0]["records"] == sum(map(held_out, ids)) > 0
@@ -149,5 +149,5 @@ def test_eval_on_the_training_data_says_so_and_held_out_scores_only_the_rest(
             if not held_out(i)
         )
     )
-    refused = _run("eval", "--data", str(lonely), "--held-out")
+    refused = _run("eval", "--data", str(lonely), "--router", "learned", "--held-out")
     assert refused.returncode == 2 and "no held-out records" in refused.stderr

@@ -1,10 +1,12 @@
-"""The learned router behind `model=auto`: a cascade of cheap stages, cached per conversation.
+"""The router behind `model=auto`: a cascade of cheap stages, cached per conversation.
 
-Stage 1 reads the user's latest words as one kind of prompt (features.kind_of) and scores them
-with that kind's linear model over hashed words and shape features, calibrated per kind
-(weights.json, made by train.py; a fraction of a millisecond). Where that score sits close to the
-threshold and a judge is configured (the shared GGUF model), stage 2 asks it, under the hard
-timeout. Any failure or timeout gives the configured default decision, never an error.
+Stage 1 reads the user's latest words as one kind of prompt (features.kind_of) and scores them:
+by their length against that kind's usual length (`kind: length`, the default: what held up
+on sources the router never saw), or with that kind's linear model over hashed words and shape
+features, calibrated per kind (`kind: learned`, weights.json from train.py). Both take a
+fraction of a millisecond. Where the score sits close to the threshold and a judge is
+configured (the shared GGUF model), stage 2 asks it, under the hard timeout. Any failure or
+timeout gives the configured default decision, never an error.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from proxy.classifier.calibration import calibrate
-from proxy.classifier.features import HASH_BITS, KINDS, SHAPE, Kind, featurize
+from proxy.classifier.features import HASH_BITS, KINDS, SHAPE, Kind, clip, featurize, kind_of
 from proxy.routing import Classification, Classifier, Features, Route, RuleClassifier
 from proxy.settings import ClassifierSettings, ProxySettings
 
@@ -52,6 +55,8 @@ class _ShapeWeights:
 class LinearScorer:
     """Stage 1: the shipped (or configured) weights.json. Plain Python on purpose: a prompt has
     a few hundred features, and numpy would cost the daemon some 15 MB of memory."""
+
+    name = "learned router"
 
     def __init__(self, path: Path = WEIGHTS) -> None:
         try:
@@ -116,10 +121,49 @@ class LinearScorer:
         return unpack_hashes(self._train_hashes)
 
 
+class LengthScorer:
+    """Stage 1 by length: the longer a prompt is than its kind's usual length, the more it
+    needs the strong model. Measured with whole sources held out (bench/router_signals.py),
+    this ranks unseen work better than the learned scorer, whose word weights learn the
+    sources they saw; an independent evaluation on sources we do not have agreed."""
+
+    name = "length router"
+    # Per kind, the 65th percentile of prompt length in characters in the routing data
+    # (choice: mmlu-dev, math: gsm8k, task: data/agent-tasks.jsonl): about 35% of each kind
+    # scores over the 0.5 threshold, as the learned router's calibration aimed for.
+    CENTERS: ClassVar[dict[str, int]] = {"choice": 434, "math": 257, "task": 121}
+    SLOPE = 2.0  # per unit of log length: a prompt twice its kind's usual length scores 0.8
+    threshold = 0.5
+
+    def __init__(self) -> None:
+        self.trained_on: list[str] = []
+
+    def rate(self, text: str) -> tuple[float, Kind]:
+        kind = kind_of(text)
+        over = math.log1p(len(clip(text))) - math.log1p(self.CENTERS[kind])
+        return 1.0 / (1.0 + math.exp(-self.SLOPE * over)), kind
+
+    def score(self, text: str) -> float:
+        return self.rate(text)[0]
+
+    def trained_hashes(self) -> frozenset[int]:
+        return frozenset()  # nothing learned from prompts
+
+
+Scorer = LinearScorer | LengthScorer
+
+
 class LearnedClassifier:
+    """The cascade: a stage-1 scorer (LengthScorer or LinearScorer), the judge near the
+    threshold, a cache per conversation."""
+
     def __init__(self, settings: ClassifierSettings, judge: Judge | None = None) -> None:
         self.settings = settings
-        self.scorer = LinearScorer(settings.weights or WEIGHTS)
+        self.scorer: Scorer = (
+            LinearScorer(settings.weights or WEIGHTS)
+            if settings.kind == "learned"
+            else LengthScorer()
+        )
         self.threshold = (
             settings.threshold if settings.threshold is not None else self.scorer.threshold
         )
@@ -169,7 +213,7 @@ class LearnedClassifier:
             )
         spent_ms = (time.perf_counter() - started) * 1000
         self.stage_ms["features"].append(spent_ms)
-        result = self._decide(score, f"learned router ({kind} prompt)")
+        result = self._decide(score, f"{self.scorer.name} ({kind} prompt)")
         if self.judge is not None and abs(score - self.threshold) < self.settings.judge_margin:
             result = await self._ask_judge(features.latest_user_text, score, result, spent_ms)
         self._remember(features.conversation_key, result)
@@ -196,12 +240,13 @@ class LearnedClassifier:
                 f"{first.reason}; judge unavailable ({exc}): default",
             )
         self.stage_ms["judge"].append((time.perf_counter() - started) * 1000)
-        return self._decide((score + judged) / 2, "learned router + model judge")
+        return self._decide((score + judged) / 2, f"{self.scorer.name} + model judge")
 
 
 def build_classifier(settings: ProxySettings, judge: Judge | None = None) -> Classifier:
-    """The learned router unless configured otherwise; the rules if its weights are unusable."""
-    if settings.classifier.kind == "learned":
+    """The cascade (length or learned scorer) unless configured otherwise; the rules if the
+    learned scorer's weights are unusable."""
+    if settings.classifier.kind in ("length", "learned"):
         try:
             return LearnedClassifier(
                 settings.classifier, judge if settings.classifier.judge else None
