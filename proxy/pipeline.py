@@ -109,7 +109,7 @@ class ProxyService:
         if model is None or model["status"] in ("ready", "not loaded", "loading"):
             classifier_state = "up"
         else:
-            classifier_state = "degraded"  # the learned stage works; the model judge cannot
+            classifier_state = "degraded"  # stage 1 works; the model judge cannot
         return {
             "cloud": self.cloud.health(),
             "local": self.local.health(),
@@ -118,7 +118,8 @@ class ProxyService:
             "cloud_servers": {u.label: u.health() for u in self.clouds.members},
             "classifier": {
                 "status": classifier_state,
-                "kind": type(self.router.classifier).__name__,
+                # which stage-1 scorer decides: "length router", "learned router" or the rules
+                "kind": getattr(getattr(self.router.classifier, "scorer", None), "name", "rules"),
                 "model": model,
                 # Decision latency of each stage over the recent decisions (p50, p99 in ms).
                 "stage_ms": stage_summary(getattr(self.router.classifier, "stage_ms", {})),

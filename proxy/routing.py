@@ -1,5 +1,6 @@
-"""Which upstream a request goes to, and why (P4). `auto` asks a classifier: the learned router
-(proxy/classifier) by default, the rules below where it is configured off or unusable."""
+"""Which upstream a request goes to, and why (P4). `auto` asks a classifier: the cascade of
+proxy/classifier (length or learned scorer, then the judge) by default, the rules below where
+it is configured off or unusable."""
 
 from __future__ import annotations
 

@@ -90,7 +90,7 @@ def test_an_unloadable_model_is_a_clear_error(tmp_path: Path) -> None:
             )
         # auto still routes (the learned router needs no model) and says where it went
         health = httpx.get(f"{s.url}/api/service-health").json()
-        assert health["classifier"]["kind"] == "LearnedClassifier"
+        assert health["classifier"]["kind"] == "length router"
         assert health["classifier"]["model"]["status"] == "failed"
     finally:
         s.stop()
