@@ -17,7 +17,7 @@ from proxy.classifier import (
     build_classifier,
 )
 from proxy.classifier.evaluation import held_out, load_records, run
-from proxy.routing import Features, RuleClassifier
+from proxy.routing import Classification, Features, RuleClassifier
 from proxy.settings import ClassifierSettings, ProxySettings
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "routing-eval"
@@ -31,6 +31,16 @@ def _features(text: str, key: str | None = None) -> Features:
         latest_user_text=text,
         conversation_key=key,
     )
+
+
+async def _trivial_and_hard(classifier: LearnedClassifier) -> tuple[Classification, ...]:
+    """A one-word fix and a concurrency bug across two packages, as a coding agent sends them."""
+    trivial = _features("Fix the typo in README.md: recieve -> receive")
+    hard = _features(
+        "Our job scheduler deadlocks under load when two workers acquire the same lease. "
+        "Find the lock-order inversion across scheduler/ and worker/ and fix it."
+    )
+    return await classifier.classify(trivial), await classifier.classify(hard)
 
 
 def test_scores_are_probabilities_and_hard_prompts_score_higher() -> None:
@@ -59,13 +69,7 @@ async def test_coding_agent_tasks_the_router_never_saw_are_mostly_routed_as_we_l
         decision = await classifier.classify(_features(record.prompt))
         agree += decision.route == ("cloud" if record.weak_score == 0 else "local")
     assert agree / len(records) >= 0.75
-    trivial = await classifier.classify(_features("Fix the typo in README.md: recieve -> receive"))
-    hard = await classifier.classify(
-        _features(
-            "Our job scheduler deadlocks under load when two workers acquire the same lease. "
-            "Find the lock-order inversion across scheduler/ and worker/ and fix it."
-        )
-    )
+    trivial, hard = await _trivial_and_hard(classifier)
     assert (trivial.route, hard.route) == ("local", "cloud")
 
 
@@ -180,13 +184,7 @@ def test_the_length_scorer_reads_length_against_the_kinds_usual_length() -> None
 
 async def test_the_default_router_keeps_small_edits_local_and_sends_big_problems_out() -> None:
     classifier = LearnedClassifier(ClassifierSettings(cache_size=0))
-    trivial = await classifier.classify(_features("Fix the typo in README.md: recieve -> receive"))
-    hard = await classifier.classify(
-        _features(
-            "Our job scheduler deadlocks under load when two workers acquire the same lease. "
-            "Find the lock-order inversion across scheduler/ and worker/ and fix it."
-        )
-    )
+    trivial, hard = await _trivial_and_hard(classifier)
     assert (trivial.route, hard.route) == ("local", "cloud")
     assert trivial.reason.startswith("length router (task prompt)")
 
