@@ -6,10 +6,11 @@ progress reports), then record the verdict and the session's new state (a second
 transaction). A round cut off by cancellation is recorded as interrupted, never lost; a round
 whose process died is interrupted as soon as that is known (review/owner.py).
 
-Cycles: up to max_iterations judged rounds without approval escalate to a human. An approval
-covers the exact diff it saw: asking again with the same diff returns it without a round;
-asking with a changed diff starts a new cycle. A human's verdict also starts a new cycle, and
-wins over a round that was running when it was given (the round is kept in the history).
+Cycles (reserving a round: review/cycle.py): up to max_iterations judged rounds without
+approval escalate to a human. An approval covers the exact diff it saw: asking again with the
+same diff returns it without a round; asking with a changed diff starts a new cycle. A human's
+verdict also starts a new cycle, and wins over a round that was running when it was given (the
+round is kept in the history).
 """
 
 from __future__ import annotations
@@ -17,19 +18,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Literal
 
 import anyio
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from review import context as context_mod
-from review import escalation, human, owner, rows
+from review import cycle, escalation, human, owner, rows
 from review.ask import RoundOutcome, ask_reviewer
+from review.cycle import Reserved
 from review.errors import ReviewInputError, ReviewUnavailable
 from review.escalation import RouteHooks
 from review.models import ReviewRound, ReviewSession, utcnow
@@ -53,15 +51,6 @@ log = logging.getLogger("brainrouter.review")
 # model misses problems spread over many files.
 LARGE_DIFF_TOKENS = 4000
 AutoDecider = Callable[[BuiltPrompt], Awaitable[Literal["local", "cloud"]]]
-
-
-@dataclass
-class _Reserved:
-    session: ReviewSession
-    round: ReviewRound | None
-    previous_feedback: str | None
-    human_feedback: str | None
-    early: ReviewResult | None = None
 
 
 class ReviewService:
@@ -185,82 +174,15 @@ class ReviewService:
             ).all()
             stranded = [r for r in running if owner.gone(r.owner)]
             for row in stranded:
-                self._interrupt(db, row, "the process running this round died")
+                cycle.interrupt(db, row, "the process running this round died")
         if stranded:
             log.warning("marked %d review round(s) of dead processes as interrupted", len(stranded))
         return len(stranded)
 
-    def _reserve(self, request: ReviewRequest, project_dir: str, fingerprint: str) -> _Reserved:
-        try:
-            return self._reserve_once(request, project_dir, fingerprint)
-        except IntegrityError:
-            # Another process created this task's session at the same moment: use it.
-            return self._reserve_once(request, project_dir, fingerprint)
-
-    def _reserve_once(
-        self, request: ReviewRequest, project_dir: str, fingerprint: str
-    ) -> _Reserved:
-        with self.store.transaction() as db:
-            session = db.exec(
-                select(ReviewSession)
-                .where(ReviewSession.task_id == request.task_id)
-                .with_for_update()
-            ).first()
-            if session is None:
-                session = ReviewSession(
-                    id=uuid.uuid4().hex[:16],
-                    task_id=request.task_id,
-                    project_dir=project_dir,
-                    max_iterations=self.settings.max_iterations,
-                )
-                db.add(session)
-                db.flush()
-            if session.status == ESCALATED or (
-                session.status == APPROVED and session.approved_fingerprint == fingerprint
-            ):
-                # Escalated: only a human moves it on. Approved: that approval covers this diff.
-                return _Reserved(
-                    session, None, None, None, early=self._result_from_session(db, session)
-                )
-            if session.status == APPROVED:
-                # The agent changed its work after an approval: a new cycle of rounds.
-                session.cycle_start = session.iteration
-            last = rows.last_round(db, session.id)
-            if last is not None and last.status == RoundStatus.RUNNING:
-                age = utcnow() - last.started_at
-                if not owner.gone(last.owner) and age < timedelta(
-                    seconds=self.settings.round_timeout_s + 60
-                ):
-                    raise ReviewInputError(
-                        f"a review round for taskId {request.task_id!r} is already running "
-                        f"(round {last.iteration}); wait for its result before calling again"
-                    )
-                self._interrupt(db, last, "the process running this round stopped")
-            human = (
-                session.human_feedback
-                if session.human_verdict == NEEDS_REVISION
-                and session.human_iteration >= session.cycle_start
-                else None
-            )
-            session.iteration += 1
-            session.status = PENDING
-            session.project_dir = project_dir
-            session.updated_at = utcnow()
-            round_row = ReviewRound(
-                id=uuid.uuid4().hex,
-                session_id=session.id,
-                iteration=session.iteration,
-                summary=request.summary,
-                details=request.details,
-                conversation_history=list(request.conversation_history),
-                human_feedback=human,
-                owner=str(owner.current()),
-                fingerprint=fingerprint,
-            )
-            db.add(session)
-            db.add(round_row)
-            previous = last.feedback if last is not None and last.status == NEEDS_REVISION else None
-            return _Reserved(session, round_row, previous, human)
+    def _reserve(self, request: ReviewRequest, project_dir: str, fingerprint: str) -> Reserved:
+        return cycle.reserve(
+            self.store, self.settings, request, project_dir, fingerprint, self.session_url
+        )
 
     # ------------------------------------------------------------------ the reviewer
     async def _choose_reviewer(self, built: BuiltPrompt, session: ReviewSession) -> Reviewer:
@@ -342,18 +264,7 @@ class ReviewService:
         with self.store.transaction() as db:
             row = db.get(ReviewRound, round_id)
             if row is not None and row.status == RoundStatus.RUNNING:
-                self._interrupt(db, row, "interrupted")
-
-    @staticmethod
-    def _interrupt(db: Session, row: ReviewRound, why: str) -> None:
-        row.status, row.error, row.finished_at = RoundStatus.INTERRUPTED, why, utcnow()
-        db.add(row)
-        session = db.get(ReviewSession, row.session_id)
-        if session is not None and session.status == PENDING:
-            # The round gave no verdict and does not count towards escalation.
-            session.status = NEEDS_REVISION if row.iteration > 1 else PENDING
-            session.updated_at = utcnow()
-            db.add(session)
+                cycle.interrupt(db, row, "interrupted")
 
     def _result(self, session: ReviewSession, row: ReviewRound | None) -> ReviewResult:
         return rows.result_of(session, row, self.session_url(session.id))
