@@ -9,10 +9,12 @@ next round's prompt."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import ParamSpec
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -26,6 +28,7 @@ from review.settings import ReviewSettings
 from review.status import RoundStatus, SessionStatus
 from review.store import Store
 
+_P = ParamSpec("_P")
 APPROVED, NEEDS_REVISION = SessionStatus.APPROVED, SessionStatus.NEEDS_REVISION
 ESCALATED, PENDING = SessionStatus.ESCALATED, SessionStatus.PENDING
 
@@ -50,6 +53,19 @@ def interrupt(db: Session, row: ReviewRound, why: str) -> None:
         db.add(session)
 
 
+def _again_on_conflict(reserve_once: Callable[_P, Reserved]) -> Callable[_P, Reserved]:
+    @functools.wraps(reserve_once)
+    def reserve(*args: _P.args, **kwargs: _P.kwargs) -> Reserved:
+        try:
+            return reserve_once(*args, **kwargs)
+        except IntegrityError:
+            # Another process created this task's session at the same moment: use it.
+            return reserve_once(*args, **kwargs)
+
+    return reserve
+
+
+@_again_on_conflict
 def reserve(
     store: Store,
     settings: ReviewSettings,
@@ -59,21 +75,6 @@ def reserve(
     session_url: Callable[[str], str],
 ) -> Reserved:
     """The next round of `request`'s task, or the answer that stands without one."""
-    try:
-        return _reserve_once(store, settings, request, project_dir, fingerprint, session_url)
-    except IntegrityError:
-        # Another process created this task's session at the same moment: use it.
-        return _reserve_once(store, settings, request, project_dir, fingerprint, session_url)
-
-
-def _reserve_once(
-    store: Store,
-    settings: ReviewSettings,
-    request: ReviewRequest,
-    project_dir: str,
-    fingerprint: str,
-    session_url: Callable[[str], str],
-) -> Reserved:
     with store.transaction() as db:
         session = db.exec(
             select(ReviewSession).where(ReviewSession.task_id == request.task_id).with_for_update()
