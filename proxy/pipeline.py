@@ -188,19 +188,18 @@ class ProxyService:
         )
         stream = bool(body.get("stream"))
         project_dir = internal.project_dir if internal else project_dir_of(system_text)
+        harness = harness_of(headers.get("user-agent", ""), headers)
         trace.set(
             client_protocol=protocol,
             requested_model=str(body.get("model")),
             stream=stream,
-            harness=internal.traffic
-            if internal
-            else harness_of(headers.get("user-agent", ""), headers),
+            harness=internal.traffic if internal else harness,
             prompt_excerpt=self._excerpt(features.latest_user_text),
             project_dir=project_dir,
         )
         # the review's own requests are no harness's scenario
         scenario = (
-            scenarios.detect(body, chat_view, self.settings.scenarios, headers)
+            scenarios.detect(body, chat_view, self.settings.scenarios, headers, harness)
             if not internal
             else None
         )

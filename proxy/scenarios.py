@@ -100,14 +100,17 @@ def detect(
     chat: dict[str, Any],
     settings: ScenarioSettings,
     headers: dict[str, str] | None = None,
+    harness: str | None = None,
 ) -> tuple[Scenario, str]:
+    """`harness`: who sent it (proxy/harnesses.py), when the caller has already read it."""
     model = str(body.get("model") or "")
     long_context_tokens = settings.long_context_tokens
     patterns = settings.background_models
     if any(fnmatch.fnmatchcase(model.lower(), pattern.lower()) for pattern in patterns):
         return "background", f"model {model} is a harness's background model"
     tokens = _text_chars(chat) // CHARS_PER_TOKEN
-    harness = harness_of((headers or {}).get("user-agent", ""), headers or {})
+    if harness is None:
+        harness = harness_of((headers or {}).get("user-agent", ""), headers or {})
     # (a harness's long tool-less request, a compaction of a long session, is long_context)
     if harness in _ALWAYS_WITH_TOOLS and not body.get("tools") and tokens <= long_context_tokens:
         return "background", f"a {harness} request without tools (a title or summary)"
