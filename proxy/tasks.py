@@ -2,15 +2,16 @@
 model that asked for it) stay on that route: a tool loop split between a cloud and a local
 model shows each a conversation half written by another model. Keyed by the conversation
 (proxy/routing.py `conversation_key`, a subagent apart from its parent); bounded in count and
-age; an injected clock keeps the test pure."""
+age (cachetools' TTLCache); an injected clock keeps the test pure."""
 
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
+
+from cachetools import TTLCache
 
 Route = Literal["cloud", "local"]
 
@@ -29,10 +30,9 @@ class TaskRoutes:
         size: int = 4096,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.ttl_s = ttl_s
-        self.size = size
         self._clock = clock
-        self._routes: OrderedDict[str, TaskRoute] = OrderedDict()
+        # least recently used out first when full; gone `ttl_s` after its task's last request
+        self._routes: TTLCache[str, TaskRoute] = TTLCache(maxsize=size, ttl=ttl_s, timer=clock)
 
     def remember(self, key: str | None, route: Route, reason: str) -> None:
         """A task's route, now; while the route stays the same, the first reason is kept."""
@@ -42,17 +42,10 @@ class TaskRoutes:
         if known is not None and known.route == route:
             reason = known.reason
         self._routes[key] = TaskRoute(route, self._clock(), reason)
-        self._routes.move_to_end(key)
-        while len(self._routes) > self.size:
-            self._routes.popitem(last=False)
 
     def of(self, key: str | None) -> tuple[TaskRoute, float] | None:
         """The task's route and the seconds since its last request; None when unknown or
         idle past the time limit."""
         if key is None or (known := self._routes.get(key)) is None:
             return None
-        age = self._clock() - known.seen_at
-        if age > self.ttl_s:
-            del self._routes[key]
-            return None
-        return known, age
+        return known, self._clock() - known.seen_at

@@ -19,11 +19,13 @@ import math
 import struct
 import time
 from array import array
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
+
+from cachetools import TTLCache
 
 from proxy.classifier.calibration import calibrate
 from proxy.classifier.features import HASH_BITS, KINDS, SHAPE, Kind, clip, featurize, kind_of
@@ -168,30 +170,27 @@ class LearnedClassifier:
             settings.threshold if settings.threshold is not None else self.scorer.threshold
         )
         self.judge = judge
-        self._cache: OrderedDict[str, tuple[float, Classification]] = OrderedDict()
+        # Per conversation; least recently used out first, gone after cache_ttl_s (none if 0).
+        self._cache: TTLCache[str, Classification] | None = (
+            TTLCache(maxsize=settings.cache_size, ttl=settings.cache_ttl_s)
+            if settings.cache_size
+            else None
+        )
         self.stage_ms: dict[str, deque[float]] = {
             "features": deque(maxlen=1000),
             "judge": deque(maxlen=1000),
         }
 
     def _cached(self, key: str | None) -> Classification | None:
-        if key is None or key not in self._cache:
+        if key is None or self._cache is None or (result := self._cache.get(key)) is None:
             return None
-        stored_at, result = self._cache[key]
-        if time.monotonic() - stored_at > self.settings.cache_ttl_s:
-            del self._cache[key]
-            return None
-        self._cache.move_to_end(key)
         return Classification(
             result.route, result.score, f"{result.reason} (cached for this conversation)"
         )
 
     def _remember(self, key: str | None, result: Classification) -> None:
-        if key is None:
-            return
-        self._cache[key] = (time.monotonic(), result)
-        while len(self._cache) > self.settings.cache_size:
-            self._cache.popitem(last=False)
+        if key is not None and self._cache is not None:
+            self._cache[key] = result
 
     def _decide(self, score: float, reason: str) -> Classification:
         route: Route = "cloud" if score >= self.threshold else "local"
