@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from review.status import SessionStatus
 from review.verdict import Finding
 
 __all__ = ["SessionStatus"]
+
+
+def _as_utc(value: datetime) -> datetime:
+    # The store keeps UTC; SQLite hands it back without a zone, PostgreSQL with one.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 class SkippedFileOut(BaseModel):
@@ -65,8 +73,8 @@ class RoundOut(BaseModel):
     context_summary: dict[str, Any]
     prompt_tokens: int
     raw_answer: str | None
-    started_at: datetime | None
-    finished_at: datetime | None
+    started_at: UtcDatetime | None
+    finished_at: UtcDatetime | None
     llm_ms: int | None
     total_ms: int | None
     diff: str | None = None
@@ -78,7 +86,7 @@ class HumanVerdictOut(BaseModel):
     status: str
     feedback: str
     given_by: str
-    created_at: datetime | None
+    created_at: UtcDatetime | None
 
 
 class SessionOut(BaseModel):
@@ -94,8 +102,8 @@ class SessionOut(BaseModel):
     route_escalation: str | None = None
     human_feedback: str | None
     human_by: str | None = None
-    created_at: datetime | None
-    updated_at: datetime | None
+    created_at: UtcDatetime | None
+    updated_at: UtcDatetime | None
     review_url: str
 
 

@@ -1,5 +1,6 @@
 """The database: versioned migrations, WAL, and several writer processes losing nothing."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,9 @@ async def test_a_full_disk_is_a_clear_retryable_error_and_loses_nothing(
     listing = await service.list_sessions()
     assert [s.task_id for s in listing.sessions] == ["stored"]
     assert (await service.session_details("stored")).rounds[0].status == "approved"
+    # Times come back as the UTC they were stored in, zone included (SQLite drops it).
+    stored = listing.sessions[0]
+    assert stored.updated_at is not None and stored.updated_at.utcoffset() == timedelta(0)
 
 
 def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:

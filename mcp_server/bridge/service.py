@@ -100,11 +100,8 @@ def _review_controls(review: ReviewRuntime, proxy: ProxyRuntime) -> Controls:
         for session in listing.sessions:  # the newest first
             if session.updated_at is None or session.project_dir is None:
                 continue
-            updated = session.updated_at
-            if updated.tzinfo is None:
-                updated = updated.replace(tzinfo=since.tzinfo)
             project = Path(session.project_dir)
-            if updated >= since and (project == cwd or project in cwd.parents):
+            if session.updated_at >= since and (project == cwd or project in cwd.parents):
                 return (
                     f"{session.status} (round {session.cycle_round} of "
                     f"{session.max_iterations}) {session.review_url}"
