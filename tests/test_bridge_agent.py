@@ -137,3 +137,11 @@ def test_the_daemons_keys_are_named_for_hiding() -> None:
         "LLAMA_KEY",
         "MY_BOT_TOKEN",
     }
+
+
+@pytest.mark.parametrize("harness", [Claude(), Codex(), OpenCode()])
+def test_no_agent_is_given_a_permission_bypass(harness: Claude | Codex | OpenCode) -> None:
+    """A chat message becomes the agent's task: the bridge never widens what it may do."""
+    argv = " ".join(harness.invocation("agent", "t", "auto", "s", PROXY, MCP).argv).lower()
+    for flag in ("dangerously", "bypass", "--yolo", "--full-auto", "--auto", "never"):
+        assert flag not in argv, flag
