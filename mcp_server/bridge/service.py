@@ -152,7 +152,7 @@ class BridgeService:
         self._tasks: list[asyncio.Task[None]] = []
         self._closers: list[Callable[[], Awaitable[None]]] = []
 
-    def add(self, transport: Transport, secrets: list[str]) -> Supervisor:
+    def add(self, transport: Transport, secrets: list[str]) -> None:
         """Serve `transport` under a supervisor; `secrets` never show in its errors."""
         self.bridge.transports[transport.platform] = transport
         supervisor = Supervisor(
@@ -162,7 +162,6 @@ class BridgeService:
         transport.on_disconnected = supervisor.disconnected
         self.supervisors[transport.platform] = supervisor
         self._closers.append(transport.aclose)
-        return supervisor
 
     async def start(self) -> None:
         if self.settings.discord.enabled:

@@ -18,7 +18,6 @@ from proxy.sse import SSEParser
 log = logging.getLogger("brainrouter.bridge")
 
 GROUP = "group:"
-_MAX_EVENT_BYTES = 1 << 20  # one envelope; a daemon sending more is not signal-cli
 
 
 class SignalError(RuntimeError):
@@ -104,8 +103,6 @@ class SignalTransport:
             self.on_connected()
             parser = SSEParser()
             async for chunk in response.aiter_raw():
-                if len(chunk) > _MAX_EVENT_BYTES:
-                    raise SignalError("signal-cli events: an event over 1 MB")
                 for event in parser.feed(chunk):
                     if event.event not in (None, "receive"):
                         continue

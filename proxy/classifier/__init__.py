@@ -137,9 +137,6 @@ class LengthScorer:
     SLOPE = 2.0  # per unit of log length: a prompt twice its kind's usual length scores 0.8
     threshold = 0.5
 
-    def __init__(self) -> None:
-        self.trained_on: list[str] = []
-
     def rate(self, text: str) -> tuple[float, Kind]:
         kind = kind_of(text)
         over = math.log1p(len(clip(text))) - math.log1p(self.CENTERS[kind])
