@@ -19,7 +19,7 @@ import statistics
 import time
 from pathlib import Path
 
-from proxy.classifier import LearnedClassifier
+from proxy.classifier import CascadeClassifier
 from proxy.classifier.evaluation import held_out, load_records, run
 from proxy.settings import ClassifierSettings, ModelSettings
 
@@ -66,7 +66,7 @@ async def main() -> None:
         "extra: scikit-learn; about a minute)",
     )
     args = parser.parse_args()
-    classifier = LearnedClassifier(ClassifierSettings(cache_size=0))
+    classifier = CascadeClassifier(ClassifierSettings(cache_size=0))
     report = []
     print(
         f"{'file':<16}{'held out':>9}{'APGR':>7}{'CPT50':>7}{'CPT80':>7}{'length':>8}{'random':>8}"

@@ -46,7 +46,7 @@ def eval_router(
     from rich.progress import Progress
     from rich.table import Table
 
-    from proxy.classifier import LearnedClassifier, build_classifier
+    from proxy.classifier import CascadeClassifier, build_classifier
     from proxy.classifier.evaluation import (
         DataError,
         baselines,
@@ -67,14 +67,14 @@ def eval_router(
         raise typer.Exit(2)
     classifier = {
         "configured": lambda: build_classifier(settings.proxy),
-        "learned": lambda: LearnedClassifier(
+        "learned": lambda: CascadeClassifier(
             settings.proxy.classifier.model_copy(update={"kind": "learned"})
         ),
         "rules": lambda: RuleClassifier(settings.proxy.auto),
     }.get(router, lambda: router)()
     trained = (
         classifier.scorer.trained_hashes()
-        if isinstance(classifier, LearnedClassifier)
+        if isinstance(classifier, CascadeClassifier)
         else frozenset()
     )
     console = Console(stderr=True)

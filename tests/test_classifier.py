@@ -10,7 +10,7 @@ from typing import Literal
 import pytest
 
 from proxy.classifier import (
-    LearnedClassifier,
+    CascadeClassifier,
     LengthScorer,
     LinearScorer,
     WeightsError,
@@ -33,7 +33,7 @@ def _features(text: str, key: str | None = None) -> Features:
     )
 
 
-async def _trivial_and_hard(classifier: LearnedClassifier) -> tuple[Classification, ...]:
+async def _trivial_and_hard(classifier: CascadeClassifier) -> tuple[Classification, ...]:
     """A one-word fix and a concurrency bug across two packages, as a coding agent sends them."""
     trivial = _features("Fix the typo in README.md: recieve -> receive")
     hard = _features(
@@ -61,7 +61,7 @@ async def test_coding_agent_tasks_the_router_never_saw_are_mostly_routed_as_we_l
 ):
     """data/agent-tasks.jsonl: our own labels of what a coding agent asks for. On its held-out
     part, trivial edits and chat stay local and hard engineering goes to the cloud."""
-    classifier = LearnedClassifier(ClassifierSettings(kind="learned", cache_size=0))
+    classifier = CascadeClassifier(ClassifierSettings(kind="learned", cache_size=0))
     records = [r for r in load_records(AGENT_TASKS) if held_out(r.id)]
     assert len(records) > 40
     agree = 0
@@ -77,7 +77,7 @@ async def test_decisions_are_cached_per_conversation() -> None:
     scorer = LinearScorer()
     first_text, other_text = "Name a color.", "What is 2+3?"
     between = (scorer.score(first_text) + scorer.score(other_text)) / 2
-    classifier = LearnedClassifier(ClassifierSettings(kind="learned", threshold=between))
+    classifier = CascadeClassifier(ClassifierSettings(kind="learned", threshold=between))
     first = await classifier.classify(_features(first_text, key="session:1"))
     second = await classifier.classify(_features(other_text, key="session:2"))
     assert first.route != second.route  # the two texts alone would be routed differently
@@ -95,13 +95,13 @@ async def test_the_judge_is_asked_only_near_the_threshold() -> None:
 
     scorer_score = LinearScorer().score("Name a color.")
     near = ClassifierSettings(kind="learned", threshold=scorer_score, judge=True, judge_margin=0.01)
-    result = await LearnedClassifier(near, judge).classify(_features("Name a color."))
+    result = await CascadeClassifier(near, judge).classify(_features("Name a color."))
     assert asked == ["Name a color."] and result.route == "cloud" and "judge" in result.reason
 
     far = ClassifierSettings(
         kind="learned", threshold=min(0.99, scorer_score + 0.5), judge=True, judge_margin=0.01
     )
-    result = await LearnedClassifier(far, judge).classify(_features("Name a color."))
+    result = await CascadeClassifier(far, judge).classify(_features("Name a color."))
     assert len(asked) == 1 and result.route == "local"
 
 
@@ -126,9 +126,9 @@ async def test_a_slow_or_failing_judge_is_cut_off_and_the_default_decides(
         timeout_ms=30,
         default=default,
     )
-    result = await LearnedClassifier(settings, slow_judge).classify(_features("Name a color."))
+    result = await CascadeClassifier(settings, slow_judge).classify(_features("Name a color."))
     assert result.route == default and "judge timed out" in result.reason
-    result = await LearnedClassifier(settings, broken_judge).classify(_features("Name a color."))
+    result = await CascadeClassifier(settings, broken_judge).classify(_features("Name a color."))
     assert result.route == default and "judge unavailable" in result.reason
 
 
@@ -142,7 +142,7 @@ def test_unusable_weights_fall_back_to_the_rules(tmp_path: Path) -> None:
     )
     assert isinstance(build_classifier(settings), RuleClassifier)
     default = build_classifier(ProxySettings())
-    assert isinstance(default, LearnedClassifier) and isinstance(default.scorer, LengthScorer)
+    assert isinstance(default, CascadeClassifier) and isinstance(default.scorer, LengthScorer)
 
 
 def test_weights_made_for_other_features_are_refused_with_the_fix(tmp_path: Path) -> None:
@@ -163,7 +163,7 @@ def test_weights_made_for_other_features_are_refused_with_the_fix(tmp_path: Path
 async def test_held_out_quality_beats_the_length_baseline(tmp_path: Path) -> None:
     """On held-out records of the sources it trained on, the learned scorer ranks better than
     prompt length does (on sources it never saw it does not: bench/router_signals.py)."""
-    classifier = LearnedClassifier(ClassifierSettings(kind="learned"))
+    classifier = CascadeClassifier(ClassifierSettings(kind="learned"))
     for name in ("gsm8k.jsonl", "mmlu-dev.jsonl"):
         records = [r for r in load_records(EVAL / name) if held_out(r.id)]
         learned = await run(classifier, records)
@@ -183,7 +183,7 @@ def test_the_length_scorer_reads_length_against_the_kinds_usual_length() -> None
 
 
 async def test_the_default_router_keeps_small_edits_local_and_sends_big_problems_out() -> None:
-    classifier = LearnedClassifier(ClassifierSettings(cache_size=0))
+    classifier = CascadeClassifier(ClassifierSettings(cache_size=0))
     trivial, hard = await _trivial_and_hard(classifier)
     assert (trivial.route, hard.route) == ("local", "cloud")
     assert trivial.reason.startswith("length router (task prompt)")

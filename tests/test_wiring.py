@@ -7,7 +7,7 @@ from pathlib import Path
 import git
 
 from mcp_server.wiring import review_decider
-from proxy.classifier import LearnedClassifier
+from proxy.classifier import CascadeClassifier
 from proxy.settings import ClassifierSettings
 from review import context
 from review.prompt import build_prompt
@@ -22,7 +22,7 @@ async def _decide_for(project: git.Repo, summary: str, changed: dict[str, str]) 
     built = build_prompt(
         request, context.gather(str(root)), iteration=1, max_iterations=3, budget_tokens=60_000
     )
-    decide = review_decider(LearnedClassifier(ClassifierSettings(cache_size=0)))
+    decide = review_decider(CascadeClassifier(ClassifierSettings(cache_size=0)))
     return await decide(built)
 
 

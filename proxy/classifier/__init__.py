@@ -152,7 +152,7 @@ class LengthScorer:
 Scorer = LinearScorer | LengthScorer
 
 
-class LearnedClassifier:
+class CascadeClassifier:
     """The cascade: a stage-1 scorer (LengthScorer or LinearScorer), the judge near the
     threshold, a cache per conversation."""
 
@@ -244,7 +244,7 @@ def build_classifier(settings: ProxySettings, judge: Judge | None = None) -> Cla
     learned scorer's weights are unusable."""
     if settings.classifier.kind in ("length", "learned"):
         try:
-            return LearnedClassifier(
+            return CascadeClassifier(
                 settings.classifier, judge if settings.classifier.judge else None
             )
         except WeightsError as exc:
