@@ -1,9 +1,10 @@
 """The router behind model=auto, measured on this machine.
 
-    .venv/bin/python bench/classifier.py [--data FILE.jsonl ...] [--judge]
+    .venv/bin/python bench/classifier.py [--data FILE.jsonl ...] [--judge] [--kind learned|length]
 
 For each file (by default ../shared/routing-eval/ and our own proxy/classifier/data/agent-tasks.jsonl,
-whose labels are our judgement): decision latency p50/p99 per stage (stage 1: the learned linear router; stage 2:
+whose labels are our judgement): decision latency p50/p99 per stage (stage 1: the learned linear
+router, or with --kind length the length scorer auto uses by default; stage 2:
 the model judge, with --judge, timed on its own over a sample), and RouteLLM's metrics on the
 records the shipped weights were NOT trained on (train.py holds out ids hashing to 0 mod 5),
 next to the prompt-length and random baselines; with --leave-one-source-out, what holds on a
@@ -65,8 +66,15 @@ async def main() -> None:
         help="also train on all files but one and score that one, for each (needs the train "
         "extra: scikit-learn; about a minute)",
     )
+    parser.add_argument(
+        "--kind",
+        choices=("learned", "length"),
+        default="learned",
+        help="the stage-1 scorer to measure (auto's default is length; the figures in README "
+        "are the learned one's)",
+    )
     args = parser.parse_args()
-    classifier = CascadeClassifier(ClassifierSettings(cache_size=0))
+    classifier = CascadeClassifier(ClassifierSettings(kind=args.kind, cache_size=0))
     report = []
     print(
         f"{'file':<16}{'held out':>9}{'APGR':>7}{'CPT50':>7}{'CPT80':>7}{'length':>8}{'random':>8}"
