@@ -1,12 +1,5 @@
 from proxy.breaker import CircuitBreaker
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 def test_opens_after_consecutive_failures_and_probes_once_after_cooldown() -> None:

@@ -4,14 +4,7 @@ last sent each project's requests (pure: an injected clock)."""
 from __future__ import annotations
 
 from proxy.escalations import Escalations
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 def test_an_escalation_covers_the_project_and_folders_inside_it() -> None:

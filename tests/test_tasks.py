@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from proxy.tasks import TaskRoutes
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 def test_a_task_keeps_its_route_until_it_expires() -> None:
-    clock = _Clock()
+    clock = Clock()
     routes = TaskRoutes(ttl_s=60, clock=clock)
     routes.remember("session:a", "cloud", "long request")
     clock.now += 59
@@ -26,7 +19,7 @@ def test_a_task_keeps_its_route_until_it_expires() -> None:
 
 
 def test_the_least_recently_decided_task_goes_first_when_full() -> None:
-    routes = TaskRoutes(size=2, clock=_Clock())
+    routes = TaskRoutes(size=2, clock=Clock())
     routes.remember("a", "cloud", "")
     routes.remember("b", "local", "")
     routes.remember("a", "local", "decided again")  # a is the newest now
@@ -39,7 +32,7 @@ def test_the_least_recently_decided_task_goes_first_when_full() -> None:
 
 
 def test_the_first_reason_stays_while_the_route_does() -> None:
-    routes = TaskRoutes(clock=_Clock())
+    routes = TaskRoutes(clock=Clock())
     routes.remember("a", "cloud", "long request")
     routes.remember("a", "cloud", "continues its task's cloud route")
     known = routes.of("a")
