@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
@@ -69,3 +70,15 @@ def test_any_rewrite_reads_back_as_the_new_data_with_the_head_comment_kept(
     out = render(before, new)
     assert json.dumps(loads(out), sort_keys=True) == json.dumps(new, sort_keys=True)
     assert out.startswith("// head\n")
+
+
+def test_a_plan_that_turns_1_into_true_is_a_change(tmp_path: Path) -> None:
+    """Python says 1 == True; a config file does not: the edit is written, not dropped."""
+    from mcp_server.install.files import plan
+
+    path = tmp_path / "settings.json"
+    path.write_text('{"on": 1}\n')
+    change = plan(path, "json", lambda doc: {**doc, "on": True})
+    assert change.changed and json.loads(change.after or b"") == {"on": True}
+    same = plan(path, "json", lambda doc: {**doc, "on": 1})
+    assert not same.changed  # the same data keeps the bytes

@@ -107,7 +107,8 @@ def plan(path: Path, fmt: Format, edit: Callable[[Document], Document | None]) -
     if (
         before is not None
         and after is not None
-        and parse(before.decode("utf-8"), fmt, path) == parse(after.decode("utf-8"), fmt, path)
+        and jsonc.canonical(parse(before.decode("utf-8"), fmt, path))
+        == jsonc.canonical(parse(after.decode("utf-8"), fmt, path))
     ):
         after = before
     return Change(path, fmt, before, after)

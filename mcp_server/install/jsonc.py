@@ -51,9 +51,10 @@ def _python(node: Value) -> Any:
         node.wsc_before, node.wsc_after = before, after
 
 
-def _canonical(value: Any) -> str:
-    """Equal data (`1 == True` in Python, not in JSON)."""
-    return json.dumps(value, sort_keys=True)
+def canonical(value: Any) -> str:
+    """A document's data as comparable text: equal data, equal text (Python says `1 == True`,
+    a config file does not). Values JSON lacks (TOML dates) compare by their text."""
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _model(value: Any, unit: str, depth: int) -> Value:
@@ -109,7 +110,7 @@ def _merge(node: JSONObject, new: dict[str, Any], unit: str, depth: int) -> None
             continue
         index = present[key]
         old = node.values[index]
-        if _canonical(_python(old)) == _canonical(value):
+        if canonical(_python(old)) == canonical(value):
             continue
         if isinstance(old, JSONObject) and isinstance(value, dict):
             _merge(old, value, unit, depth + 1)
