@@ -50,6 +50,10 @@ class Judge:
         self.n_vocab = model.n_vocab()
         self.cached: list[int] = []  # the tokens the context's cache holds, in order
 
+    def close(self) -> None:
+        self.batch.close()
+        self.ctx.close()
+
     def tokens(self, text: str, *, add_bos: bool) -> list[int]:
         return list(self.model.tokenize(text.encode(), add_bos, False))
 
@@ -98,6 +102,10 @@ class Embedder:
         self.ctx = _context(model, n_ctx, n_threads, n_batch=n_ctx, embeddings=True)
         self.batch = _batch(n_ctx)
         self.n_embd = model.n_embd()
+
+    def close(self) -> None:
+        self.batch.close()
+        self.ctx.close()
 
     def embed(self, text: str) -> list[float]:
         import llama_cpp

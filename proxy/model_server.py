@@ -215,6 +215,15 @@ class ModelServer:
         }
 
     def close(self) -> None:
-        self._short.shutdown(wait=False, cancel_futures=True)
-        self._long.shutdown(wait=False, cancel_futures=True)
-        self._chat = self._judge = self._embedder = None
+        """Free the model. Work already running on its threads finishes first (a judgement
+        whose caller gave up is still decoding): freeing a context under a running decode, or
+        the weights under a context, crashes the process."""
+        for pool in (self._short, self._long):
+            pool.shutdown(wait=True, cancel_futures=True)
+        for context in (self._judge, self._embedder):
+            if context is not None:
+                context.close()
+        self._judge = self._embedder = None
+        if self._chat is not None:
+            self._chat.close()  # the contexts made on its weights are gone: free them
+        self._chat = None

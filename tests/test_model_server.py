@@ -217,3 +217,44 @@ async def test_llama_cpp_reports_one_load_of_the_gguf(
     report = capfd.readouterr().err
     assert report.count("llama_model_loader: loaded meta data") == 1
     assert report.count("llama_context: n_ctx") >= 3  # completions, judge, embeddings
+
+
+_CLOSE_UNDER_WORK = """
+import asyncio
+from proxy.model_server import ModelServer
+from proxy.settings import ModelSettings
+
+async def main():
+    server = ModelServer(ModelSettings(n_ctx=2048))
+    await server.ensure_loaded()
+    long_prompt = "Explain the trade-offs of this design. " * 200
+    for _ in range(3):
+        try:  # a judge past its time limit: the call is abandoned, its decode runs on
+            await asyncio.wait_for(server.choose(long_prompt, [" yes", " no"]), 0.001)
+        except TimeoutError:
+            pass
+        server.close()  # the daemon's shutdown, right after a routing decision gave up
+        server = ModelServer(ModelSettings(n_ctx=2048))
+        await server.ensure_loaded()
+    server.close()
+    print("closed cleanly", flush=True)
+
+asyncio.run(main())
+"""
+
+
+def test_closing_while_abandoned_work_still_runs_does_not_crash() -> None:
+    # A judgement that timed out keeps decoding on the model's thread; freeing its context
+    # (or the weights under it) then would kill the daemon with a segmentation fault.
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _CLOSE_UNDER_WORK],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "closed cleanly" in done.stdout
