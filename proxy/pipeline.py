@@ -10,6 +10,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -18,14 +19,13 @@ from starlette.responses import Response
 
 import prompts
 from proxy import payload as upstream_payload
-from proxy import pool, privacy, scenarios
+from proxy import pool, privacy
 from proxy.answer import Answer
 from proxy.classifier import build_classifier
 from proxy.errors import error_response
 from proxy.escalations import Escalations
-from proxy.events import EventRecorder, project_dir_of
-from proxy.formats import FORMATS
-from proxy.harnesses import harness_of
+from proxy.events import EventRecorder
+from proxy.incoming import Incoming
 from proxy.internal import Asked, Internal, read_answer
 from proxy.lease import Lease, LeasedStream
 from proxy.model_server import ModelServer
@@ -33,10 +33,9 @@ from proxy.pool import UpstreamPool
 from proxy.privacy import PrivacyGuard
 from proxy.routing import (
     Classifier,
-    Features,
+    Decision,
     Router,
     RoutingError,
-    conversation_key,
     stage_summary,
 )
 from proxy.settings import Protocol, ProxySettings
@@ -54,6 +53,14 @@ log = logging.getLogger("brainrouter.proxy")
 _RETRY_AFTER_S = 2
 _FAILOVER = "every local server failed: failover to the cloud (opted in)"
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """Why one upstream could not answer; the next one is tried."""
+
+    why: str
+    breaker_open: bool = False
 
 
 class ProxyService:
@@ -174,43 +181,14 @@ class ProxyService:
         trace: Trace,
         internal: Internal | None = None,
     ) -> Response:
-        chat_view, names = FORMATS[protocol].request_to_chat(body)
-        features = Features.of(chat_view, conversation_key(body, chat_view, headers))
-        # Where the project lives: Claude Code says it in the system prompt, Codex in an
-        # <environment_context> user message.
-        texts = [
-            (m.get("role"), str(m.get("content")))
-            for m in chat_view.get("messages", [])
-            if m.get("role") in ("system", "developer", "user")
-        ]
-        system_text = "\n".join(
-            text for role, text in texts if role != "user" or "<environment_context>" in text
-        )
-        stream = bool(body.get("stream"))
-        project_dir = internal.project_dir if internal else project_dir_of(system_text)
-        harness = harness_of(headers.get("user-agent", ""), headers)
-        trace.set(
-            client_protocol=protocol,
-            requested_model=str(body.get("model")),
-            stream=stream,
-            harness=internal.traffic if internal else harness,
-            prompt_excerpt=self._excerpt(features.latest_user_text),
-            project_dir=project_dir,
-        )
-        # the review's own requests are no harness's scenario
-        scenario = (
-            scenarios.detect(body, chat_view, self.settings.scenarios, headers, harness)
-            if not internal
-            else None
-        )
-        trace.set(scenario=scenario[0] if scenario else None)
+        request = self._read(protocol, body, headers, trace, internal)
         try:
             decision = await self.router.decide(
                 str(body.get("model") or ""),
-                features,
+                request.features,
                 # the review's own requests are not the agent's work
-                project_dir if internal is None else None,
-                scenario,
+                request.project_dir if internal is None else None,
+                request.scenario,
             )
         except RoutingError as exc:
             return self._fail(trace, protocol, exc.status, str(exc))
@@ -221,109 +199,155 @@ class ProxyService:
             score=decision.score,
             decision_ms=decision.decision_ms,
         )
-        if decision.route == "cloud" and self.privacy is not None and self.privacy.mode != "off":
-            try:
-                guarded = privacy.verdict(self.privacy, body, self.local.configured)
-            except RecursionError:
-                return self._fail(trace, protocol, 400, "request body is nested too deeply")
-            if guarded.action != "none":
-                trace.set(privacy=guarded.note)
-                log.warning("request for the cloud held secrets: %s", guarded.note)
-            if guarded.action == "block":
-                return self._fail(trace, protocol, 400, guarded.refusal)
-            if guarded.action == "redact":
-                body = guarded.body
-                chat_view, names = FORMATS[protocol].request_to_chat(body)
-            elif guarded.action == "local":
-                decision = self.router.local_instead(decision, guarded.note)
-                trace.set(decision=decision.route, reason=decision.reason)
-        attempts = pool.attempts(decision.route, decision.model, self.clouds, self.locals)
+        guarded = self._guard(request, decision, trace)
+        if isinstance(guarded, Response):
+            return guarded
+        request, decision = guarded
+        return await self._send(request, decision, trace)
 
+    def _read(
+        self,
+        protocol: Protocol,
+        body: dict[str, Any],
+        headers: dict[str, str],
+        trace: Trace,
+        internal: Internal | None,
+    ) -> Incoming:
+        request = Incoming.read(protocol, body, headers, self.settings.scenarios, internal)
+        trace.set(
+            client_protocol=protocol,
+            requested_model=str(body.get("model")),
+            stream=request.stream,
+            harness=internal.traffic if internal else request.harness,
+            prompt_excerpt=self._excerpt(request.features.latest_user_text),
+            project_dir=request.project_dir,
+            scenario=request.scenario[0] if request.scenario else None,
+        )
+        return request
+
+    def _guard(
+        self, request: Incoming, decision: Decision, trace: Trace
+    ) -> tuple[Incoming, Decision] | Response:
+        """The privacy guard on what would leave for the cloud: as is, redacted, kept local,
+        or refused (proxy/privacy.py)."""
+        if decision.route != "cloud" or self.privacy is None or self.privacy.mode == "off":
+            return request, decision
+        try:
+            guarded = privacy.verdict(self.privacy, request.body, self.local.configured)
+        except RecursionError:
+            return self._fail(trace, request.protocol, 400, "request body is nested too deeply")
+        if guarded.action != "none":
+            trace.set(privacy=guarded.note)
+            log.warning("request for the cloud held secrets: %s", guarded.note)
+        if guarded.action == "block":
+            return self._fail(trace, request.protocol, 400, guarded.refusal)
+        if guarded.action == "redact":
+            request = request.with_body(guarded.body)
+        elif guarded.action == "local":
+            decision = self.router.local_instead(decision, guarded.note)
+            trace.set(decision=decision.route, reason=decision.reason)
+        return request, decision
+
+    async def _send(self, request: Incoming, decision: Decision, trace: Trace) -> Response:
+        """Each able server of the route in turn (then the fallbacks) until one answers."""
         failures: list[str] = []
         breaker_open = False
-        for upstream, model in attempts:
+        for upstream, model in pool.attempts(
+            decision.route, decision.model, self.clouds, self.locals
+        ):
             if upstream.name == "cloud" and decision.route == "local" and _FAILOVER not in failures:
                 failures.append(_FAILOVER)
             if failures:
                 trace.set(fallback=True, fallback_reason="; ".join(failures))
                 log.warning("[%s] falling back: %s", trace.request_id, "; ".join(failures))
-            try:
-                body_bytes = upstream_payload.build(
-                    self.settings,
-                    self.lean_prompt,
-                    protocol,
-                    body,
-                    chat_view,
-                    upstream,
-                    model,
-                    decision.mode if internal is None else "internal",
-                )
-            except orjson.JSONEncodeError:  # orjson writes at most 254 levels of nesting
-                return self._fail(trace, protocol, 400, "request body is nested too deeply")
-            lease = await Lease.take(
-                upstream.label,
-                upstream.breaker,
-                self.in_flight,
-                upstream.slots,
-                self.settings.timeouts.connect_s,
-            )
-            if lease == "breaker_open":
-                breaker_open = True
-                failures.append(f"{upstream.name} circuit breaker open")
-                continue
-            if lease == "saturated":
-                return self._saturated(
-                    trace,
-                    protocol,
-                    f"{self.settings.max_connections} {upstream.name} requests in flight",
-                )
-            trace.set(upstream=upstream.name, model=model)
-            try:
-                opened = await upstream.open(
-                    body_bytes, upstream_payload.passthrough_headers(protocol, upstream, headers)
-                )
-            except ProxySaturated as exc:
-                lease.close()
-                return self._saturated(trace, protocol, str(exc))
-            except UpstreamFailure as exc:
-                lease.failed(str(exc))
-                lease.close()
-                failures.append(str(exc))
-                continue
-            except UpstreamClientError as exc:
-                lease.succeeded()  # it answered: the request was at fault
-                lease.close()
-                return self._client_error(trace, protocol, upstream.protocol, exc)
-            except BaseException:
-                lease.close()  # cancelled (the client left): no verdict
-                raise
-            trace.set(first_byte_ms=opened.first_byte_ms)
-            stream_adapter = adapter(upstream.protocol, protocol, body, names, model)
-            if stream:
-                return LeasedStream(
-                    self.answer.stream(opened, upstream, lease, stream_adapter, trace),
-                    lease=lease,
-                    on_abandoned=functools.partial(self._abandoned, trace, opened),
-                    media_type="text/event-stream",
-                    headers={**SSE_HEADERS, **trace.route_headers()},
-                )
-            try:
-                response = await self.answer.whole(
-                    protocol, opened, upstream, body, names, model, trace
-                )
-                lease.succeeded()
-                return response
-            except UpstreamFailure as exc:
-                lease.failed(str(exc))
-                failures.append(str(exc))
-            finally:
-                lease.close()
+            outcome = await self._attempt(request, decision, upstream, model, trace)
+            if isinstance(outcome, Response):
+                return outcome
+            breaker_open = breaker_open or outcome.breaker_open
+            failures.append(outcome.why)
         return self._fail(
             trace,
-            protocol,
+            request.protocol,
             503 if breaker_open else 502,
             "no upstream could answer: " + "; ".join(failures),
         )
+
+    async def _attempt(
+        self, request: Incoming, decision: Decision, upstream: Upstream, model: str, trace: Trace
+    ) -> Response | _Failed:
+        """One upstream under a lease: its answer (or the client's error), or why it failed."""
+        protocol = request.protocol
+        try:
+            body_bytes = upstream_payload.build(
+                self.settings,
+                self.lean_prompt,
+                protocol,
+                request.body,
+                request.chat_view,
+                upstream,
+                model,
+                decision.mode if request.internal is None else "internal",
+            )
+        except orjson.JSONEncodeError:  # orjson writes at most 254 levels of nesting
+            return self._fail(trace, protocol, 400, "request body is nested too deeply")
+        lease = await Lease.take(
+            upstream.label,
+            upstream.breaker,
+            self.in_flight,
+            upstream.slots,
+            self.settings.timeouts.connect_s,
+        )
+        if lease == "breaker_open":
+            return _Failed(f"{upstream.name} circuit breaker open", breaker_open=True)
+        if lease == "saturated":
+            return self._saturated(
+                trace,
+                protocol,
+                f"{self.settings.max_connections} {upstream.name} requests in flight",
+            )
+        trace.set(upstream=upstream.name, model=model)
+        try:
+            opened = await upstream.open(
+                body_bytes,
+                upstream_payload.passthrough_headers(protocol, upstream, request.headers),
+            )
+        except ProxySaturated as exc:
+            lease.close()
+            return self._saturated(trace, protocol, str(exc))
+        except UpstreamFailure as exc:
+            lease.failed(str(exc))
+            lease.close()
+            return _Failed(str(exc))
+        except UpstreamClientError as exc:
+            lease.succeeded()  # it answered: the request was at fault
+            lease.close()
+            return self._client_error(trace, protocol, upstream.protocol, exc)
+        except BaseException:
+            lease.close()  # cancelled (the client left): no verdict
+            raise
+        trace.set(first_byte_ms=opened.first_byte_ms)
+        if request.stream:
+            stream_adapter = adapter(
+                upstream.protocol, protocol, request.body, request.names, model
+            )
+            return LeasedStream(
+                self.answer.stream(opened, upstream, lease, stream_adapter, trace),
+                lease=lease,
+                on_abandoned=functools.partial(self._abandoned, trace, opened),
+                media_type="text/event-stream",
+                headers={**SSE_HEADERS, **trace.route_headers()},
+            )
+        try:
+            response = await self.answer.whole(
+                protocol, opened, upstream, request.body, request.names, model, trace
+            )
+            lease.succeeded()
+            return response
+        except UpstreamFailure as exc:
+            lease.failed(str(exc))
+            return _Failed(str(exc))
+        finally:
+            lease.close()
 
     async def _abandoned(self, trace: Trace, opened: Opened) -> None:
         """The client left before its stream started: close the upstream's answer, record it."""
