@@ -5,7 +5,8 @@ The weights are loaded once; each kind of work has a context of its own on them 
 model/context split): completions, one-token judgements and embeddings (model_contexts.py).
 llama.cpp calls block, so they run on worker threads, never on the event loop: short work
 (judgements, embeddings) and long work (completions) have a thread each, so a long completion
-never holds up a routing decision. Each thread serves its callers in arrival order.
+never holds up a routing decision. Each thread serves its callers in arrival order; a
+completion whose caller gave up ends at its next token, so it holds up nobody either.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class ModelServer:
         self._chat: Any = None  # llama_cpp.Llama: the model and the completions' context
         self._judge: Judge | None = None
         self._embedder: Embedder | None = None
+        self._stops: set[threading.Event] = set()  # one per completion under way
 
     @property
     def name(self) -> str:
@@ -164,10 +166,39 @@ class ModelServer:
         params["max_tokens"] = min(
             int(params.get("max_tokens") or self.settings.max_tokens), self.settings.max_tokens
         )
-        return await self._run(
-            self._long,
-            lambda: self._chat.create_chat_completion(messages=messages, **params),
-        )
+        await self.ensure_loaded()
+        stop = self._stop_flag()
+        params["logits_processor"] = self._ends_when(stop, params.get("logits_processor"))
+        try:
+            return await self._run(
+                self._long,
+                lambda: self._chat.create_chat_completion(messages=messages, **params),
+            )
+        finally:
+            # A caller that gave up (the client left): the generation ends at its next token
+            # instead of holding the model for up to max_tokens.
+            stop.set()
+            self._stops.discard(stop)
+
+    def _stop_flag(self) -> threading.Event:
+        stop = threading.Event()
+        self._stops.add(stop)
+        return stop
+
+    def _ends_when(self, stop: threading.Event, others: Any) -> Any:
+        """Logits processors that leave only end-of-generation possible once `stop` is set."""
+        import llama_cpp
+        import numpy as np
+
+        end = self._chat.token_eos()
+
+        def end_when_stopped(_tokens: Any, scores: Any) -> Any:
+            if stop.is_set():
+                scores = np.full_like(scores, -np.inf)
+                scores[end] = 0.0
+            return scores
+
+        return llama_cpp.LogitsProcessorList([*(others or []), end_when_stopped])
 
     async def stream(
         self, messages: list[dict[str, Any]], **params: Any
@@ -179,7 +210,7 @@ class ModelServer:
         )
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
-        stop = threading.Event()
+        stop = self._stop_flag()
         done = object()
 
         def work() -> None:
@@ -203,6 +234,7 @@ class ModelServer:
                 yield item
         finally:
             stop.set()
+            self._stops.discard(stop)
             await asyncio.shield(future)
 
     def describe(self) -> dict[str, Any]:
@@ -218,6 +250,8 @@ class ModelServer:
         """Free the model. Work already running on its threads finishes first (a judgement
         whose caller gave up is still decoding): freeing a context under a running decode, or
         the weights under a context, crashes the process."""
+        for stop in list(self._stops):
+            stop.set()  # completions end at their next token
         for pool in (self._short, self._long):
             pool.shutdown(wait=True, cancel_futures=True)
         for context in (self._judge, self._embedder):

@@ -192,6 +192,32 @@ async def test_a_failed_load_says_why_to_every_caller(tmp_path: Path) -> None:
     server.close()
 
 
+async def test_an_abandoned_completion_ends_at_its_next_token(model: ModelServer) -> None:
+    # A harness that gives up (its user pressed Ctrl-C) must not leave the local model
+    # generating for up to max_tokens while every later request waits behind it.
+    import llama_cpp
+
+    context = model._chat._ctx.ctx
+
+    def generated() -> int:
+        return int(llama_cpp.llama_perf_context(context).n_eval)
+
+    before = generated()
+    counting = [{"role": "user", "content": "Count from 1 to 1000, separated by commas."}]
+    # at temperature 0 Gemma 270M counts on to max_tokens (1000 here) unless stopped
+    abandoned = asyncio.create_task(model.complete(counting, max_tokens=1000, temperature=0.0))
+    async with asyncio.timeout(120):
+        while generated() - before < 5:  # it is generating
+            await asyncio.sleep(0.01)
+    abandoned.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await abandoned
+    # the model's one completion thread runs this only once the abandoned call has ended
+    after = await model.complete([{"role": "user", "content": "Hi"}], max_tokens=1)
+    assert after["choices"][0]["message"]["content"] is not None
+    assert generated() - before < 100
+
+
 async def test_every_kind_of_work_runs_on_the_one_loaded_model(model: ModelServer) -> None:
     # The weights are loaded once (in VRAM once on a GPU): judge and embeddings have contexts
     # of their own on the model the chat context holds. bench/model_memory.py measures it.
