@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from proxy.disconnect import unless_client_leaves
 from proxy.model_server import ModelServer, ModelUnavailable
 from proxy.sse import DONE, encode
 
@@ -61,9 +62,14 @@ def embedded_routes(model: ModelServer) -> list[BaseRoute]:
         except ModelUnavailable as exc:
             return _error(503, str(exc))
         if not body.get("stream"):
-            result = await model.complete(messages, **params)
-            result["model"] = MODEL_NAME
-            return Response(orjson.dumps(result), media_type="application/json")
+
+            async def whole() -> Response:
+                result = await model.complete(messages, **params)
+                result["model"] = MODEL_NAME
+                return Response(orjson.dumps(result), media_type="application/json")
+
+            # A caller that leaves (the proxy, when its own client left) stops the generation.
+            return await unless_client_leaves(request, whole())
 
         async def events() -> Any:
             async for chunk in model.stream(messages, **params):

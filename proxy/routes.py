@@ -6,8 +6,6 @@ validates what it needs and answers errors in the client's own protocol's shape.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable
 from typing import Any
 
 import orjson
@@ -16,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from proxy import validate
+from proxy.disconnect import unless_client_leaves
 from proxy.errors import error_response
 from proxy.events import EventRecorder
 from proxy.formats import FORMATS
@@ -25,8 +24,6 @@ from proxy.settings import Protocol
 from proxy.translate import anthropic
 
 MAX_MODEL_NAME = 256
-# A client that leaves is noticed within this long (see _unless_client_leaves).
-_WATCH_AFTER_S = 0.25
 
 
 class _BadRequest(Exception):
@@ -70,42 +67,6 @@ def _check_model(body: dict[str, Any]) -> None:
         raise _BadRequest(400, "stream must be true or false")
 
 
-async def _client_left(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
-
-
-async def _unless_client_leaves(request: Request, work: Awaitable[Response]) -> Response:
-    """Until the answer starts, a client that disconnects cancels the work (and with it the
-    upstream request: nobody would read it, and the cloud would bill it). The work runs in
-    this task; a watcher that cancels it starts only once the work has taken a while, as a
-    waiting watcher costs every request (most answers start within milliseconds)."""
-    this = asyncio.current_task()
-    assert this is not None
-    watcher: asyncio.Future[None] | None = None
-
-    async def watch() -> None:
-        await _client_left(request)
-        this.cancel()
-
-    def start_watching() -> None:
-        nonlocal watcher
-        watcher = asyncio.ensure_future(watch())
-
-    timer = asyncio.get_running_loop().call_later(_WATCH_AFTER_S, start_watching)
-    try:
-        return await work
-    except asyncio.CancelledError:
-        if watcher is None or not watcher.done() or watcher.cancelled():
-            raise  # cancelled from elsewhere (shutdown)
-        this.uncancel()
-        return Response(status_code=499)  # nobody is there to read it
-    finally:
-        timer.cancel()
-        if watcher is not None:
-            watcher.cancel()
-
-
 def proxy_routes(service: ProxyService, events: EventRecorder | None) -> list[BaseRoute]:
     limit = service.settings.max_body_bytes
 
@@ -119,7 +80,7 @@ def proxy_routes(service: ProxyService, events: EventRecorder | None) -> list[Ba
                 return error_response(protocol, exc.status, str(exc))
             except validate.Malformed as exc:
                 return error_response(protocol, 400, str(exc))
-            return await _unless_client_leaves(
+            return await unless_client_leaves(
                 request, service.handle(protocol, body, dict(request.headers))
             )
 

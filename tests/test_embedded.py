@@ -140,3 +140,57 @@ def test_health_answers_while_the_model_works(tmp_path: Path) -> None:
         assert "judge" in event["reason"]
     finally:
         s.stop()
+
+
+def test_a_caller_that_leaves_stops_the_generation(tmp_path: Path) -> None:
+    # The proxy drops its request to the embedded model when its own client leaves: the
+    # model must not go on generating for up to max_tokens while later requests wait.
+    import json
+    import socket
+
+    import llama_cpp
+
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'e.db'}",
+        proxy=ProxySettings.model_validate({"model": {"n_ctx": 2048, "max_tokens": 1000}}),
+    )
+    server = ServerThread(settings).start()
+    try:
+        model = server.app.state.proxy.model
+        deadline = time.monotonic() + 120
+        while model.status != "ready" and time.monotonic() < deadline:
+            time.sleep(0.05)  # poll: the model loads in the background at start
+        context = model._chat._ctx.ctx
+
+        def generated() -> int:
+            return int(llama_cpp.llama_perf_context(context).n_eval)
+
+        before = generated()
+        body = json.dumps(
+            {  # at temperature 0 Gemma 270M counts on to max_tokens unless stopped
+                "messages": [{"role": "user", "content": "Count from 1 to 1000, with commas."}],
+                "max_tokens": 1000,
+                "temperature": 0,
+            }
+        ).encode()
+        caller = socket.create_connection(("127.0.0.1", server.port))
+        caller.sendall(
+            b"POST /embedded/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+            % (server.port, len(body))
+            + body
+        )
+        while generated() - before < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)  # poll until it is generating
+        assert generated() - before >= 5
+        caller.close()  # the caller leaves
+        # the model's one completion thread serves this once the abandoned call has ended
+        after = httpx.post(
+            f"{server.url}/embedded/v1/chat/completions",
+            json={"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1},
+            timeout=120,
+        )
+        assert after.status_code == 200
+        assert generated() - before < 100
+    finally:
+        server.stop()
