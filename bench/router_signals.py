@@ -11,6 +11,9 @@ scored on it (RouteLLM's APGR; random is 0.50):
   shape    ridge on the shape measures alone, pooled over kinds
   embed    ridge on the shared Gemma model's mean-pooled embeddings (with --embeddings N:
            N prompts per group at most; about 0.3-0.6 s a prompt on a 2-core CPU)
+  encoder  ridge on a sentence encoder's embeddings (with --encoder DIR: a
+           sentence-transformers model folder; needs sentence-transformers, a GPU helps),
+           and encoder+len, the same with the length scorer's log-length added
 Prints a table, then JSON.
 """
 
@@ -74,13 +77,23 @@ async def _embeddings(prompts: list[str]) -> Any:
     return matrix / (np.linalg.norm(matrix, axis=1, keepdims=True) + 1e-9)
 
 
+def _encoded(directory: Path, prompts: list[str]) -> Any:
+    from sentence_transformers import SentenceTransformer  # not a dependency: bench only
+
+    encoder = SentenceTransformer(str(directory))
+    return np.asarray(encoder.encode(prompts, batch_size=128, normalize_embeddings=True))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--embeddings", type=int, default=0, metavar="N")
+    parser.add_argument("--encoder", type=Path, help="a sentence-transformers model folder")
+    parser.add_argument("--data", type=Path, action="append", help="JSONL files (default: ours)")
     args = parser.parse_args()
-    records = [json.loads(line) for path in FILES for line in path.open() if line.strip()]
+    files = args.data or FILES
+    records = [json.loads(line) for path in files for line in path.open() if line.strip()]
     if args.embeddings:  # a sample per group: the embeddings are slow on a CPU
         random.Random(7).shuffle(records)
         kept: dict[str, int] = {}
@@ -96,6 +109,10 @@ def main() -> None:
     shapes = np.array([featurize(r["prompt"])[1] for r in records])
     embedded = asyncio.run(_embeddings([r["prompt"] for r in records])) if args.embeddings else None
     length = LengthScorer()
+    encoded = _encoded(args.encoder, [r["prompt"] for r in records]) if args.encoder else None
+    if encoded is not None:
+        scores = np.array([length.score(r["prompt"]) for r in records])
+        with_length = np.hstack([encoded, np.log(scores / (1 - scores))[:, None]])
     rows = []
     for group in sorted(set(groups)):
         test, train = np.where(groups == group)[0], np.where(groups != group)[0]
@@ -109,6 +126,9 @@ def main() -> None:
         }
         if embedded is not None:
             row["embed"] = _apgr(held, _ridge(embedded, gain, train, test, 1000.0))
+        if encoded is not None:
+            row["encoder"] = _apgr(held, _ridge(encoded, gain, train, test, 1000.0))
+            row["encoder+len"] = _apgr(held, _ridge(with_length, gain, train, test, 1000.0))
         rows.append(row)
     designs = [k for k in rows[0] if k not in ("held_out", "records")]
     print(f"{'held out':22} {'n':>5} " + " ".join(f"{d:>8}" for d in designs))
