@@ -193,7 +193,7 @@ class ModelServer:
         end = self._chat.token_eos()
 
         def end_when_stopped(_tokens: Any, scores: Any) -> Any:
-            if stop.is_set():
+            if stop.is_set() and end >= 0:  # a GGUF with no end token runs to max_tokens
                 scores = np.full_like(scores, -np.inf)
                 scores[end] = 0.0
             return scores
