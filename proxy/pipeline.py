@@ -181,7 +181,8 @@ class ProxyService:
         trace: Trace,
         internal: Internal | None = None,
     ) -> Response:
-        request = self._read(protocol, body, headers, trace, internal)
+        request = Incoming.read(protocol, body, headers, self.settings.scenarios, internal)
+        self._describe(request, trace)
         try:
             decision = await self.router.decide(
                 str(body.get("model") or ""),
@@ -205,25 +206,17 @@ class ProxyService:
         request, decision = guarded
         return await self._send(request, decision, trace)
 
-    def _read(
-        self,
-        protocol: Protocol,
-        body: dict[str, Any],
-        headers: dict[str, str],
-        trace: Trace,
-        internal: Internal | None,
-    ) -> Incoming:
-        request = Incoming.read(protocol, body, headers, self.settings.scenarios, internal)
+    def _describe(self, request: Incoming, trace: Trace) -> None:
+        """What the routing event says of the request, whatever becomes of it."""
         trace.set(
-            client_protocol=protocol,
-            requested_model=str(body.get("model")),
+            client_protocol=request.protocol,
+            requested_model=str(request.body.get("model")),
             stream=request.stream,
-            harness=internal.traffic if internal else request.harness,
+            harness=request.internal.traffic if request.internal else request.harness,
             prompt_excerpt=self._excerpt(request.features.latest_user_text),
             project_dir=request.project_dir,
             scenario=request.scenario[0] if request.scenario else None,
         )
-        return request
 
     def _guard(
         self, request: Incoming, decision: Decision, trace: Trace
