@@ -269,13 +269,14 @@ asyncio.run(main())
 """
 
 
-def test_closing_while_abandoned_work_still_runs_does_not_crash() -> None:
+async def test_closing_while_abandoned_work_still_runs_does_not_crash() -> None:
     # A judgement that timed out keeps decoding on the model's thread; freeing its context
     # (or the weights under it) then would kill the daemon with a segmentation fault.
     import subprocess
     import sys
 
-    done = subprocess.run(
+    done = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-c", _CLOSE_UNDER_WORK],
         capture_output=True,
         text=True,
