@@ -31,6 +31,8 @@ def summary(settings: Settings, embedded_local: bool, reviewers: Reviewers) -> l
         lines.append(f"proxy local: {proxy.local.base_url} (model {proxy.local.model or 'UNSET'})")
     else:
         lines.append("proxy local: not configured (set proxy.local.base_url)")
+    if proxy.classifier.judge and proxy.model.enabled:
+        lines.append(_judge(settings))
     available = reviewers.available()
     mode = settings.review.mode
     if available:
@@ -43,3 +45,17 @@ def summary(settings: Settings, embedded_local: bool, reviewers: Reviewers) -> l
             + reviewers.missing(None if mode == "auto" else mode)
         )
     return lines
+
+
+def _judge(settings: Settings) -> str:
+    """The model judge is for GPUs: on a CPU it answers after its time limit (bench/gpu.py)."""
+    import llama_cpp
+
+    classifier, model = settings.proxy.classifier, settings.proxy.model
+    if llama_cpp.llama_supports_gpu_offload() and model.n_gpu_layers != 0:
+        return "auto: the model judge is on (on the GPU: a judgement takes a few milliseconds)"
+    return (
+        "auto: the model judge is on but runs on the CPU, where a judgement takes longer than "
+        f"proxy.classifier.timeout_ms ({classifier.timeout_ms:g} ms) and the default decides: "
+        "turn proxy.classifier.judge off, or build llama-cpp-python for a GPU"
+    )

@@ -164,7 +164,9 @@ class ClassifierSettings(BaseModel):
     cache_size: int = Field(default=4096, ge=0)
     cache_ttl_s: float = Field(default=1800.0, ge=0)
     judge: bool = Field(
-        default=False, description="Ask the shared GGUF model when the score is close"
+        default=False,
+        description="Ask the shared GGUF model when the score is close (for a GPU: on a CPU a "
+        "judgement outlasts timeout_ms)",
     )
     judge_margin: float = Field(
         default=0.05, ge=0.0, le=1.0, description="Ask the model judge within this of the threshold"

@@ -90,3 +90,20 @@ def test_serve_logs_it_and_adopts_the_old_review_keys(tmp_path: Path, fake_llm: 
     assert f"proxy local: {fake_llm.base_url}" in log
     assert "review: mode auto, through the proxy's local upstream(s)" in log
     assert "proxy cloud: not configured" in log
+
+
+def test_a_judge_on_the_cpu_is_said_to_be_too_slow(monkeypatch: pytest.MonkeyPatch) -> None:
+    import llama_cpp
+
+    settings = Settings.model_validate({"proxy": {"classifier": {"judge": True}}})
+    monkeypatch.setattr(llama_cpp, "llama_supports_gpu_offload", lambda: False)
+    cpu = _summary(settings, embedded_local=True)
+    assert "the model judge is on but runs on the CPU" in cpu
+    assert "proxy.classifier.timeout_ms (50 ms)" in cpu
+    monkeypatch.setattr(llama_cpp, "llama_supports_gpu_offload", lambda: True)
+    assert "the model judge is on (on the GPU" in _summary(settings, embedded_local=True)
+    off = Settings.model_validate(
+        {"proxy": {"classifier": {"judge": True}, "model": {"n_gpu_layers": 0}}}
+    )
+    assert "runs on the CPU" in _summary(off, embedded_local=True)
+    assert "model judge" not in _summary(Settings(), embedded_local=True)
