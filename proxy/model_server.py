@@ -25,6 +25,7 @@ from proxy.model_contexts import Embedder, Judge
 from proxy.settings import ModelSettings
 
 log = logging.getLogger("brainrouter.model")
+_EMBED_TOKENS = 512  # an embedding reads the first this many tokens of a text
 T = TypeVar("T")
 
 
@@ -131,7 +132,10 @@ class ModelServer:
                 chat.chat_format = "gemma"  # the GGUF has no template; llama-2's confuses Gemma
             short_ctx = min(2048, self.settings.n_ctx)
             judge = Judge(chat._model, short_ctx, threads)
-            embedder = Embedder(chat._model, short_ctx, threads)
+            # An embedding outputs every token, and a causal model's graph computes its
+            # vocabulary-wide logits for each: 512 tokens reserve 0.5 GB (RAM or VRAM) with
+            # Gemma's 262k-word vocabulary, 2,048 would reserve 2 GB.
+            embedder = Embedder(chat._model, min(_EMBED_TOKENS, short_ctx), threads)
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelUnavailable(f"cannot load the GGUF model {path}: {exc}") from exc
         self._chat, self._judge, self._embedder = chat, judge, embedder
@@ -147,7 +151,7 @@ class ModelServer:
 
     # ------------------------------------------------------------------ short work
     async def embed(self, text: str) -> list[float]:
-        """The prompt's mean-pooled embedding (its first 2,048 tokens)."""
+        """The text's mean-pooled embedding (its first 512 tokens)."""
         await self.ensure_loaded()
         assert self._embedder is not None
         return await self._short_work(self._embedder.embed, text)

@@ -47,6 +47,16 @@ async def test_embeddings(model: ModelServer) -> None:
     assert cosine(a, b) > cosine(a, c)  # similar sentences are closer than unrelated code
 
 
+async def test_an_embedding_reads_a_bounded_window(model: ModelServer) -> None:
+    # Every token of an embedding is an output with vocabulary-wide logits: an unbounded
+    # window made one long text cost gigabytes of memory. What lies past it does not count.
+    opening = "The scheduler hands each job to the least busy worker. " * 60  # > 512 tokens
+    first = await model.embed(opening + "Then it writes the results to disk.")
+    second = await model.embed(opening + "Quantum chromodynamics describes the strong force.")
+    assert first == second
+    assert await model.embed("A short text.") != first
+
+
 async def test_one_token_choice_is_a_distribution(model: ModelServer) -> None:
     probabilities = await model.choose(
         "Question: Is the sky blue? Answer yes or no.\nAnswer:", [" yes", " no"]
