@@ -75,6 +75,10 @@ def run_checks(config: Path | None, echo: Echo) -> int:
         else:
             ok(f"model file {model_path.name} ({model_path.stat().st_size // 1_000_000} MB)")
     echo(f"  info  {_gpu_offload()}")
+    if settings.proxy.classifier.judge and settings.proxy.model.enabled:
+        from mcp_server.startup import judge_note
+
+        echo(f"  info  {judge_note(settings)}")
 
     echo("upstreams")
     for name, upstream in (("cloud", settings.proxy.cloud), ("local", settings.proxy.local)):

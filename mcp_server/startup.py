@@ -32,7 +32,7 @@ def summary(settings: Settings, embedded_local: bool, reviewers: Reviewers) -> l
     else:
         lines.append("proxy local: not configured (set proxy.local.base_url)")
     if proxy.classifier.judge and proxy.model.enabled:
-        lines.append(_judge(settings))
+        lines.append(judge_note(settings))
     available = reviewers.available()
     mode = settings.review.mode
     if available:
@@ -47,7 +47,7 @@ def summary(settings: Settings, embedded_local: bool, reviewers: Reviewers) -> l
     return lines
 
 
-def _judge(settings: Settings) -> str:
+def judge_note(settings: Settings) -> str:
     """The model judge is for GPUs: on a CPU it answers after its time limit (bench/gpu.py)."""
     import llama_cpp
 
