@@ -139,9 +139,10 @@ class ProxyService:
     ) -> Response:
         trace = Trace()
         try:
-            return await self._handle(protocol, body, headers, trace)
+            request = Incoming.read(protocol, body, headers, self.settings.scenarios)
+            return await self._handle(request, trace)
         except asyncio.CancelledError:
-            # The client left before an answer (routes.py cancels on disconnect): the upstream
+            # The client left before an answer (disconnect.py cancels): the upstream
             # call was cancelled with it, and its lease released.
             self._record(trace, status="client_cancelled", http_status=499)
             log.info(
@@ -170,29 +171,24 @@ class ProxyService:
         if temperature is not None:
             body["temperature"] = temperature
         trace = Trace()
-        response = await self._handle("openai", body, {}, trace, Internal(traffic, project_dir))
+        request = Incoming.read(
+            "openai", body, {}, self.settings.scenarios, Internal(traffic, project_dir)
+        )
+        response = await self._handle(request, trace)
         return read_answer(response, trace.fields, route)
 
-    async def _handle(
-        self,
-        protocol: Protocol,
-        body: dict[str, Any],
-        headers: dict[str, str],
-        trace: Trace,
-        internal: Internal | None = None,
-    ) -> Response:
-        request = Incoming.read(protocol, body, headers, self.settings.scenarios, internal)
+    async def _handle(self, request: Incoming, trace: Trace) -> Response:
         self._describe(request, trace)
         try:
             decision = await self.router.decide(
-                str(body.get("model") or ""),
+                str(request.body.get("model") or ""),
                 request.features,
                 # the review's own requests are not the agent's work
-                request.project_dir if internal is None else None,
+                request.project_dir if request.internal is None else None,
                 request.scenario,
             )
         except RoutingError as exc:
-            return self._fail(trace, protocol, exc.status, str(exc))
+            return self._fail(trace, request.protocol, exc.status, str(exc))
         trace.set(
             mode=decision.mode,
             decision=decision.route,
