@@ -14,8 +14,8 @@ embedding latency (p50/p99 of 50 after a warm-up), and a completion's tokens/s.
 With labelled files (--judge-data; by default ../shared/routing-eval/ and our agent tasks,
 where present): the model judge's APGR on each, next to the length baseline, random's 95th
 percentile and the cascade's blend (length scorer and judge averaged, as stage 2 does), and
-the latency of whole `auto` decisions with every default stage on (the judge asked near the
-threshold, under its 50 ms limit). Without a GPU it measures the CPU build the same way and
+the latency of whole `auto` decisions with the judge on (`proxy.classifier.judge: true`: asked
+near the threshold, under its 50 ms limit). Without a GPU it measures the CPU build the same way and
 says so. Prints tables, then JSON.
 """
 
@@ -45,8 +45,7 @@ DEFAULT_JUDGE_DATA = [
 
 
 def _p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
 
 
 async def _laps(call: Any, count: int = 50) -> list[float]:
@@ -152,9 +151,9 @@ async def _measure(model: str, n_ctx: int, files: list[Path], limit: int) -> dic
     return {
         "offload_supported": bool(llama_cpp.llama_supports_gpu_offload()),
         "load_s": load_s,
-        "judge_p50_ms": statistics.median(judge_ms),
+        "judge_p50_ms": _p(judge_ms, 0.5),
         "judge_p99_ms": _p(judge_ms, 0.99),
-        "embed_p50_ms": statistics.median(embed_ms),
+        "embed_p50_ms": _p(embed_ms, 0.5),
         "embed_p99_ms": _p(embed_ms, 0.99),
         "completion_tokens": tokens,
         "tokens_per_s": tokens / elapsed,

@@ -35,7 +35,18 @@ def _batch(n_tokens: int) -> Any:
     return _internals.LlamaBatch(n_tokens=n_tokens, embd=0, n_seq_max=1, verbose=False)
 
 
-class Judge:
+class _OnModel:
+    """A context and its batch on the loaded model; freed before the model is."""
+
+    ctx: Any
+    batch: Any
+
+    def close(self) -> None:
+        self.batch.close()
+        self.ctx.close()
+
+
+class Judge(_OnModel):
     """The next-token distribution over a few options. The context keeps what it evaluated
     last: a prompt sharing that prefix (the instructions of a template) evaluates only the
     rest."""
@@ -49,10 +60,6 @@ class Judge:
         self.n_ctx = n_ctx
         self.n_vocab = model.n_vocab()
         self.cached: list[int] = []  # the tokens the context's cache holds, in order
-
-    def close(self) -> None:
-        self.batch.close()
-        self.ctx.close()
 
     def tokens(self, text: str, *, add_bos: bool) -> list[int]:
         return list(self.model.tokenize(text.encode(), add_bos, False))
@@ -92,7 +99,7 @@ class Judge:
         return np.ctypeslib.as_array(last, shape=(self.n_vocab,))
 
 
-class Embedder:
+class Embedder(_OnModel):
     """A prompt's mean-pooled embedding (up to `n_ctx` tokens)."""
 
     def __init__(self, model: Any, n_ctx: int, n_threads: int) -> None:
@@ -102,10 +109,6 @@ class Embedder:
         self.ctx = _context(model, n_ctx, n_threads, n_batch=n_ctx, embeddings=True)
         self.batch = _batch(n_ctx)
         self.n_embd = model.n_embd()
-
-    def close(self) -> None:
-        self.batch.close()
-        self.ctx.close()
 
     def embed(self, text: str) -> list[float]:
         import llama_cpp

@@ -12,11 +12,12 @@ completion whose caller gave up ends at its next token, so it holds up nobody ei
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -145,10 +146,6 @@ class ModelServer:
             "model %s loaded in %.1fs (gpu offload: %s)", path.name, self.load_s, self.gpu_offload
         )
 
-    async def _run(self, executor: ThreadPoolExecutor, fn: Callable[[], T]) -> T:
-        await self.ensure_loaded()
-        return await asyncio.get_running_loop().run_in_executor(executor, fn)
-
     # ------------------------------------------------------------------ short work
     async def embed(self, text: str) -> list[float]:
         """The text's mean-pooled embedding (its first 512 tokens)."""
@@ -167,33 +164,58 @@ class ModelServer:
 
     # ------------------------------------------------------------------ long work
     async def complete(self, messages: list[dict[str, Any]], **params: Any) -> dict[str, Any]:
-        params["max_tokens"] = min(
-            int(params.get("max_tokens") or self.settings.max_tokens), self.settings.max_tokens
-        )
         await self.ensure_loaded()
-        stop = self._stop_flag()
-        params["logits_processor"] = self._ends_when(stop, params.get("logits_processor"))
-        try:
-            return await self._run(
+        with self._generation(params):  # a caller that leaves stops the generation
+            return await asyncio.get_running_loop().run_in_executor(
                 self._long,
                 lambda: self._chat.create_chat_completion(messages=messages, **params),
             )
-        finally:
-            # A caller that gave up (the client left): the generation ends at its next token
-            # instead of holding the model for up to max_tokens.
-            stop.set()
-            self._stops.discard(stop)
 
-    def _stop_flag(self) -> threading.Event:
-        stop = threading.Event()
-        self._stops.add(stop)
-        return stop
+    async def stream(
+        self, messages: list[dict[str, Any]], **params: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Chunks as the model makes them; leaving the loop early stops the generation."""
+        await self.ensure_loaded()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        done = object()
+        with self._generation(params) as stop:
 
-    def _ends_when(self, stop: threading.Event, others: Any) -> Any:
-        """Logits processors that leave only end-of-generation possible once `stop` is set."""
+            def work() -> None:
+                try:
+                    for chunk in self._chat.create_chat_completion(
+                        messages=messages, stream=True, **params
+                    ):
+                        if stop.is_set():
+                            break
+                        loop.call_soon_threadsafe(queue.put_nowait, chunk)
+                except Exception as exc:
+                    loop.call_soon_threadsafe(queue.put_nowait, exc)
+                finally:
+                    loop.call_soon_threadsafe(queue.put_nowait, done)
+
+            future = loop.run_in_executor(self._long, work)
+            try:
+                while (item := await queue.get()) is not done:
+                    if isinstance(item, Exception):
+                        raise item
+                    yield item
+            finally:
+                stop.set()  # before waiting: the generation ends at its next token
+                await asyncio.shield(future)
+
+    @contextlib.contextmanager
+    def _generation(self, params: dict[str, Any]) -> Iterator[threading.Event]:
+        """One completion's limits: max_tokens capped by config, and a stop flag (set when its
+        caller leaves, or by close()) after which only end-of-generation can be sampled, so
+        an abandoned completion ends at its next token instead of holding the model."""
         import llama_cpp
         import numpy as np
 
+        params["max_tokens"] = min(
+            int(params.get("max_tokens") or self.settings.max_tokens), self.settings.max_tokens
+        )
+        stop = threading.Event()
         end = self._chat.token_eos()
 
         def end_when_stopped(_tokens: Any, scores: Any) -> Any:
@@ -202,44 +224,15 @@ class ModelServer:
                 scores[end] = 0.0
             return scores
 
-        return llama_cpp.LogitsProcessorList([*(others or []), end_when_stopped])
-
-    async def stream(
-        self, messages: list[dict[str, Any]], **params: Any
-    ) -> AsyncIterator[dict[str, Any]]:
-        """Chunks as the model makes them; leaving the loop early stops the generation."""
-        await self.ensure_loaded()
-        params["max_tokens"] = min(
-            int(params.get("max_tokens") or self.settings.max_tokens), self.settings.max_tokens
+        params["logits_processor"] = llama_cpp.LogitsProcessorList(
+            [*(params.get("logits_processor") or []), end_when_stopped]
         )
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        stop = self._stop_flag()
-        done = object()
-
-        def work() -> None:
-            try:
-                for chunk in self._chat.create_chat_completion(
-                    messages=messages, stream=True, **params
-                ):
-                    if stop.is_set():
-                        break
-                    loop.call_soon_threadsafe(queue.put_nowait, chunk)
-            except Exception as exc:
-                loop.call_soon_threadsafe(queue.put_nowait, exc)
-            finally:
-                loop.call_soon_threadsafe(queue.put_nowait, done)
-
-        future = loop.run_in_executor(self._long, work)
+        self._stops.add(stop)
         try:
-            while (item := await queue.get()) is not done:
-                if isinstance(item, Exception):
-                    raise item
-                yield item
+            yield stop
         finally:
             stop.set()
             self._stops.discard(stop)
-            await asyncio.shield(future)
 
     def describe(self) -> dict[str, Any]:
         return {
