@@ -18,10 +18,11 @@ async def _client_left(request: Request) -> None:
 
 
 async def unless_client_leaves(request: Request, work: Awaitable[Response]) -> Response:
-    """Until the answer starts, a client that disconnects cancels the work (and with it the
-    upstream request: nobody would read it, and the cloud would bill it). The work runs in
-    this task; a watcher that cancels it starts only once the work has taken a while, as a
-    waiting watcher costs every request (most answers start within milliseconds)."""
+    """Until the answer starts, a client that disconnects cancels the work: nobody would read
+    it (the proxy's upstream request, which the cloud would bill; the embedded model's
+    generation). The work runs in this task; a watcher that cancels it starts only once the
+    work has taken a while, as a waiting watcher costs every request (most answers start
+    within milliseconds)."""
     this = asyncio.current_task()
     assert this is not None
     watcher: asyncio.Future[None] | None = None
