@@ -100,24 +100,26 @@ def test_signal_commands_tasks_and_restart(
             ask(signal_cli, "!br list")
             == "routes: auto, local, cloud\nlocal models: fake-local-1, fake-local-2"
         )
-        assert ask(signal_cli, "!br ls") == "~:\napp/"
-        assert ask(signal_cli, "!br mkdir notes") == "made ~/notes"
         assert ask(signal_cli, "!br mkdir ../escape").startswith("refused:")
-        assert (
-            ask(signal_cli, "!br cd ../secret") == "refused: ../secret is outside the bridge's root"
-        )
-        assert ask(signal_cli, "!br cd /etc") == "refused: /etc is outside the bridge's root"
-        assert ask(signal_cli, "!br cd nowhere") == "refused: nowhere is not a folder"
-        assert ask(signal_cli, "!br cd app") == "folder: ~/app"
-        assert ask(signal_cli, "!br ..") == "folder: ~"
-        assert ask(signal_cli, "!br ..") == "refused: already at the bridge's root"
-        assert ask(signal_cli, "!br cd notes") == "folder: ~/notes"
-        assert ask(signal_cli, "!br qwen3.5-coder") == "route: qwen3.5-coder"
-        assert ask(signal_cli, "!br auto") == "route: auto"
-        assert ask(signal_cli, "!br local") == "route: local"
-        assert ask(signal_cli, "!br review") == "review mode: auto"
-        assert ask(signal_cli, "!br review cloud") == "review mode: cloud (for every review)"
-        assert ask(signal_cli, "!br review") == "review mode: cloud"
+        # One conversation, in order: each command and the bridge's answer.
+        for command, answer in (
+            ("!br ls", "~:\napp/"),
+            ("!br mkdir notes", "made ~/notes"),
+            ("!br cd ../secret", "refused: ../secret is outside the bridge's root"),
+            ("!br cd /etc", "refused: /etc is outside the bridge's root"),
+            ("!br cd nowhere", "refused: nowhere is not a folder"),
+            ("!br cd app", "folder: ~/app"),
+            ("!br ..", "folder: ~"),
+            ("!br ..", "refused: already at the bridge's root"),
+            ("!br cd notes", "folder: ~/notes"),
+            ("!br qwen3.5-coder", "route: qwen3.5-coder"),
+            ("!br auto", "route: auto"),
+            ("!br local", "route: local"),
+            ("!br review", "review mode: auto"),
+            ("!br review cloud", "review mode: cloud (for every review)"),
+            ("!br review", "review mode: cloud"),
+        ):
+            assert ask(signal_cli, command) == answer, command
 
         # A task: run in the session's folder, on its route, pointed at the daemon.
         answer = ask(signal_cli, "add a README")
