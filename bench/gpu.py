@@ -68,7 +68,7 @@ def _spread(records: list[Any], limit: int) -> list[Any]:
 
 async def _judge_quality(server: Any, files: list[Path], limit: int) -> list[dict[str, Any]]:
     from proxy.classifier import CascadeClassifier, LengthScorer
-    from proxy.classifier.evaluation import baselines, features_of, load_records
+    from proxy.classifier.evaluation import baselines, load_records, run
     from proxy.classifier.judge import model_judge
     from proxy.classifier.metrics import evaluate
     from proxy.settings import ClassifierSettings
@@ -86,16 +86,23 @@ async def _judge_quality(server: Any, files: list[Path], limit: int) -> list[dic
             judged.append(await judge(record.prompt))
             judge_ms.append((time.perf_counter() - started) * 1000)
         blend = [(scorer.score(r.prompt) + j) / 2 for r, j in zip(records, judged, strict=True)]
-        # Whole decisions as `auto` makes them by default, the judge on (a fresh cascade:
-        # its per-conversation cache must not answer for the judge).
-        cascade = CascadeClassifier(ClassifierSettings(judge=True), judge)
-        decision_ms, asked, timed_out = [], 0, 0
-        for record in records:
-            started = time.perf_counter()
-            decision = await cascade.classify(features_of(record.prompt))
-            decision_ms.append((time.perf_counter() - started) * 1000)
-            asked += "judge" in decision.reason
-            timed_out += "timed out" in decision.reason
+        # Whole decisions as `auto` makes them with the judge on, timed by `brainrouter eval`'s
+        # own loop (a fresh cascade: its per-conversation cache must not answer for the judge).
+        # The judge is asked near the threshold; a call cut off by the time limit never returns.
+        answered = 0
+
+        async def counted(text: str) -> float:
+            nonlocal answered
+            cloud = await judge(text)
+            answered += 1
+            return cloud
+
+        settings = ClassifierSettings(judge=True)
+        cascade = CascadeClassifier(settings, counted)
+        decisions = await run(cascade, records)
+        asked = sum(
+            abs(scorer.score(r.prompt) - cascade.threshold) < settings.judge_margin for r in records
+        )
         base = baselines(records)
         results.append(
             {
@@ -107,10 +114,10 @@ async def _judge_quality(server: Any, files: list[Path], limit: int) -> list[dic
                 "random_apgr_p95": base.random_p95,
                 "judge_p50_ms": _p(judge_ms, 0.5),
                 "judge_p99_ms": _p(judge_ms, 0.99),
-                "decision_p50_ms": _p(decision_ms, 0.5),
-                "decision_p99_ms": _p(decision_ms, 0.99),
+                "decision_p50_ms": _p(decisions.latencies_ms, 0.5),
+                "decision_p99_ms": _p(decisions.latencies_ms, 0.99),
                 "decisions_asking_judge": asked,
-                "judge_timeouts": timed_out,
+                "judge_timeouts": asked - answered,
             }
         )
     return results
